@@ -1,0 +1,326 @@
+// The shared state behind every future: one heap object that holds the state machine, the
+// result, and (for executor tasks) the callable, so a task costs a single allocation.
+//
+// State word (32 bits, also the futex word that result() sleeps on):
+//
+//   bits 0-2  phase      PENDING -> RUNNING -> COMPLETING -> FINISHED | FAILED
+//                        PENDING -> CANCELLED -> CANCELLED_NOTIFIED
+//                        PENDING -> COMPLETING (set_result on a pending future)
+//   bit 3     kSleepers  a thread is (about to be) blocked in futex_wait on the word
+//   bit 4     kHooks     callbacks or wait()/as_completed() waiters are registered
+//
+// Transition table (Python's, plus COMPLETING, the window in which the one thread that won
+// the right to complete writes the result):
+//
+//   method \ phase          PENDING        RUNNING      CANCELLED          CANCELLED_NOTIFIED  done (FINISHED/FAILED)
+//   cancel()                ->CANCELLED    false        true               true                false
+//   set_running_or_notify   ->RUNNING,true throw        ->C_NOTIFIED,false throw               throw
+//   set_result/exception    ->COMPLETING   ->COMPLETING throw              throw               throw
+//
+// Why this shape: completion is one atomic exchange. It makes a futex syscall only if the
+// kSleepers bit says somebody sleeps, and takes the lock only if kHooks says somebody
+// registered a callback or waiter, so the common submit/result path makes no syscall and
+// takes no lock. A cancelled future counts as done for wait()/as_completed() from the
+// moment cancel() returns (cancel() notifies waiters; CPython does not: gh-87893).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <new>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "cfutures/detail/futex.hpp"
+#include "cfutures/detail/spin_lock.hpp"
+#include "cfutures/detail/thread_annotations.hpp"
+#include "cfutures/errors.hpp"
+
+namespace concurrent::futures::detail {
+
+enum Phase : std::uint32_t {
+  kPending = 0,
+  kRunning = 1,
+  kCompleting = 2,
+  kCancelled = 3,
+  kCancelledNotified = 4,
+  kFinished = 5,
+  kFailed = 6,
+};
+inline constexpr std::uint32_t kPhaseMask = 7;
+inline constexpr std::uint32_t kSleepers = 8;
+inline constexpr std::uint32_t kHooks = 16;
+
+constexpr std::uint32_t phase_of(std::uint32_t word) noexcept { return word & kPhaseMask; }
+constexpr bool is_done_phase(std::uint32_t phase) noexcept { return phase >= kCancelled; }
+constexpr bool is_cancelled_phase(std::uint32_t phase) noexcept {
+  return phase == kCancelled || phase == kCancelledNotified;
+}
+
+class StateBase;
+
+// Something that wait()/as_completed() registers on a future to hear of its completion.
+// on_done() is called once, with the future's lock held, so it must be short and must not
+// touch the future's callbacks; the lock is what lets a waiter unregister safely.
+class Waiter {
+ public:
+  virtual void on_done(StateBase& state) noexcept = 0;
+
+ protected:
+  ~Waiter() = default;
+};
+
+// Called by an executor's worker between computing a task's result and publishing it (the
+// thread pool uses it to count the worker as idle before the caller can observe the result).
+struct PublishHook {
+  void (*fn)(void* context) noexcept = nullptr;
+  void* context = nullptr;
+  void operator()() const noexcept {
+    if (fn != nullptr) fn(context);
+  }
+};
+
+class StateBase {
+ public:
+  StateBase() = default;
+  StateBase(const StateBase&) = delete;
+  StateBase& operator=(const StateBase&) = delete;
+
+  // --- reference counting (intrusive: the handle and the task share one allocation) ---
+  void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+  // Number of handles (and queue entries) referring to this state; for tests of lifetime.
+  std::uint32_t use_count() const noexcept { return refs_.load(std::memory_order_relaxed); }
+
+  // --- queries ---
+  std::uint32_t phase() const noexcept { return phase_of(word_.load(std::memory_order_acquire)); }
+  bool done() const noexcept { return is_done_phase(phase()); }
+  bool cancelled() const noexcept { return is_cancelled_phase(phase()); }
+  bool running() const noexcept {
+    const auto p = phase();
+    return p == kRunning || p == kCompleting;
+  }
+  bool failed() const noexcept { return phase() == kFailed; }
+
+  // --- transitions (see the table above) ---
+  bool cancel() noexcept;
+  bool set_running_or_notify_cancel();
+  void set_exception(std::exception_ptr error);
+
+  // Claims the right to complete (PENDING or RUNNING -> COMPLETING). Exactly one caller wins.
+  bool try_claim() noexcept;
+  // Completes a claimed state with `error`; never throws.
+  void publish_exception(std::exception_ptr error) noexcept;
+  // Fails a state that no executor will run (a broken pool): claim + publish. Returns false if
+  // the state was already done or cancelled.
+  bool abandon(std::exception_ptr error) noexcept;
+  // Cancels a state that no executor will run (shutdown with cancel_futures): cancel, then
+  // mark it notified. Returns false if it was not pending.
+  bool drop_cancelled() noexcept;
+
+  // --- waiting ---
+  void wait() const noexcept;
+  // Returns done().
+  bool wait_until(std::chrono::steady_clock::time_point deadline) const noexcept;
+
+  // Throws CancelledError, or rethrows the stored exception; returns if FINISHED.
+  // Precondition: done().
+  void check_result() const;
+  // The stored exception (null if FINISHED); throws CancelledError if cancelled.
+  std::exception_ptr exception_or_null() const;
+
+  // --- hooks ---
+  // Runs `callback(*this)` once done: now, in this thread, if already done; else later, in
+  // the completing thread. Exceptions from the callback are reported on stderr.
+  void add_done_callback(std::function<void(StateBase&)> callback);
+  // Registers `waiter` unless already done (then returns false and does not register).
+  bool add_waiter(Waiter* waiter);
+  void remove_waiter(Waiter* waiter) noexcept;
+
+  // --- task interface (overridden by executor tasks) ---
+  // Runs the task unless cancelled, completes the state, and releases the callable before
+  // publishing the result. `before_publish` runs after the result is computed.
+  virtual void run(PublishHook before_publish = {}) noexcept { (void)before_publish; }
+  // Destroys the callable and its arguments without running them.
+  virtual void drop_callable() noexcept {}
+
+  // "<Future at 0x... state=finished returned int>" (Python's repr).
+  std::string describe() const;
+
+ protected:
+  virtual ~StateBase();
+  // Completes a claimed state; the result (if any) is already written.
+  void publish(std::uint32_t final_phase) noexcept;
+  // Demangled name of the result type, for describe().
+  virtual std::string result_type_name() const = 0;
+  // Throws InvalidStateError "<STATE>: <Future ...>" (Python's message); `operation` is unused
+  // in the message but documents the caller.
+  [[noreturn]] void throw_invalid_state(const char* operation) const;
+
+ private:
+  struct Hooks {
+    std::vector<std::function<void(StateBase&)>> callbacks;
+    std::vector<Waiter*> waiters;
+  };
+  // Wakes sleepers and runs hooks after a transition to a done phase from word `old`.
+  void on_transition_to_done(std::uint32_t old) noexcept;
+  void run_hooks() noexcept;
+  // Sets kHooks while not done; returns false (and sets nothing) if already done.
+  bool mark_hooked() noexcept CF_REQUIRES(lock_);
+
+  std::atomic<std::uint32_t> refs_{1};
+  mutable std::atomic<std::uint32_t> word_{kPending};
+  mutable SpinLock lock_;
+  Hooks* hooks_ CF_GUARDED_BY(lock_) = nullptr;
+  // Written by the claiming thread before publish(kFailed); read after observing kFailed.
+  std::exception_ptr error_;
+};
+
+// Reports an exception that escaped a done-callback (stderr; never throws).
+void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept;
+// Demangled type name (for messages).
+std::string demangle(const char* mangled);
+
+template <class T>
+std::string type_name() {
+  if constexpr (std::is_void_v<T>) {
+    return "void";
+  } else {
+    return demangle(typeid(T).name());
+  }
+}
+
+// A future's state holding a T (nothing for void).
+template <class T>
+class State : public StateBase {
+ public:
+  State() = default;
+
+  const T& value() const noexcept { return value_; }
+  T& mutable_value() noexcept { return value_; }
+
+  // Claims, stores, and publishes. Throws InvalidStateError if already done.
+  template <class... A>
+  void set_value(A&&... args) {
+    if (!try_claim()) throw_already_done();
+    emplace_and_publish(std::forward<A>(args)...);
+  }
+  // Stores and publishes a claimed state; a throwing constructor stores its exception.
+  template <class... A>
+  void emplace_and_publish(A&&... args) noexcept {
+    try {
+      ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<A>(args)...);
+    } catch (...) {
+      publish_exception(std::current_exception());
+      return;
+    }
+    publish(kFinished);
+  }
+
+ protected:
+  ~State() override {
+    if (phase() == kFinished) value_.~T();
+  }
+  std::string result_type_name() const override { return type_name<T>(); }
+
+ private:
+  [[noreturn]] void throw_already_done() const { this->throw_invalid_state("set_result"); }
+  union {
+    T value_;
+  };
+};
+
+template <>
+class State<void> : public StateBase {
+ public:
+  void set_value() {
+    if (!try_claim()) throw_invalid_state("set_result");
+    publish(kFinished);
+  }
+  void emplace_and_publish() noexcept { publish(kFinished); }
+
+ protected:
+  std::string result_type_name() const override { return "void"; }
+};
+
+// An executor task: the state plus the callable that computes it, in one allocation.
+template <class R, class Fn>
+class TaskState final : public State<R> {
+ public:
+  template <class G>
+  explicit TaskState(G&& fn) {
+    ::new (static_cast<void*>(std::addressof(fn_))) Fn(std::forward<G>(fn));
+    alive_ = true;
+    this->retain();  // one reference for the returned Future, one for the executor's queue
+  }
+  ~TaskState() override { drop_callable(); }
+
+  void run(PublishHook before_publish) noexcept override {
+    if (!start()) {
+      drop_callable();
+      return;
+    }
+    try {
+      if constexpr (std::is_void_v<R>) {
+        std::move(fn_)();
+        drop_callable();
+        before_publish();
+        if (this->try_claim()) this->emplace_and_publish();
+      } else {
+        R result = std::move(fn_)();
+        drop_callable();
+        before_publish();
+        if (this->try_claim()) this->emplace_and_publish(std::move(result));
+      }
+    } catch (...) {
+      drop_callable();
+      before_publish();
+      if (this->try_claim()) this->publish_exception(std::current_exception());
+    }
+  }
+
+  void drop_callable() noexcept override {
+    if (alive_) {
+      alive_ = false;
+      fn_.~Fn();
+    }
+  }
+
+ private:
+  // set_running_or_notify_cancel without the throw: false means "do not run" (cancelled, or
+  // already completed by a direct set_result).
+  bool start() noexcept {
+    try {
+      return this->set_running_or_notify_cancel();
+    } catch (const InvalidStateError&) {
+      return false;
+    }
+  }
+
+  union {
+    Fn fn_;
+  };
+  bool alive_ = false;
+};
+
+// Binds a callable and its arguments (decay-copied, as std::thread does) into a nullary
+// callable invoked with rvalues, so move-only arguments work.
+template <class F, class... A>
+struct BoundCall {
+  F fn;
+  std::tuple<A...> args;
+  decltype(auto) operator()() && {
+    return std::apply(
+        [this](A&... a) -> decltype(auto) { return std::invoke(std::move(fn), std::move(a)...); },
+        args);
+  }
+};
+
+}  // namespace concurrent::futures::detail

@@ -1,0 +1,313 @@
+// cf::Future<T> and cf::AnyFuture: handles to the eventual result of an asynchronous call.
+//
+//   cf::ThreadPoolExecutor pool;
+//   cf::Future<int> f = pool.submit([] { return 6 * 7; });
+//   f.add_done_callback([](cf::Future<int> done) { std::cout << done.result() << "\n"; });
+//   int answer = f.result();          // waits; rethrows the task's exception if it threw
+//   bool late = !f.done();            // false now
+//
+// A Future is a copyable handle: copies refer to the same shared state and compare equal.
+// Every member may be called from any thread. States follow Python's machine: PENDING,
+// RUNNING, CANCELLED, FINISHED (see detail/state.hpp for the full transition table).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include "cfutures/detail/state.hpp"
+#include "cfutures/errors.hpp"
+
+namespace concurrent::futures {
+
+template <class T>
+class Future;
+class AnyFuture;
+
+namespace detail {
+
+// Converts any duration to a steady_clock deadline, saturating instead of overflowing.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  if (timeout <= timeout.zero()) return now;
+  using Clock = std::chrono::steady_clock;
+  const auto room = std::chrono::duration<double>(Clock::time_point::max() - now);
+  if (std::chrono::duration<double>(timeout) >= room) return Clock::time_point::max();
+  return now + std::chrono::ceil<Clock::duration>(timeout);
+}
+
+// An intrusive owning pointer to a StateBase (or derived) object.
+template <class S>
+class StateRef {
+ public:
+  StateRef() noexcept = default;
+  // Adopts a reference the caller already owns.
+  explicit StateRef(S* state) noexcept : state_(state) {}
+  StateRef(const StateRef& other) noexcept : state_(other.state_) {
+    if (state_ != nullptr) state_->retain();
+  }
+  StateRef(StateRef&& other) noexcept : state_(std::exchange(other.state_, nullptr)) {}
+  template <class U, class = std::enable_if_t<std::is_convertible_v<U*, S*>>>
+  StateRef(const StateRef<U>& other) noexcept : state_(other.get()) {  // NOLINT: upcast
+    if (state_ != nullptr) state_->retain();
+  }
+  StateRef& operator=(StateRef other) noexcept {
+    std::swap(state_, other.state_);
+    return *this;
+  }
+  ~StateRef() {
+    if (state_ != nullptr) state_->release();
+  }
+  S* get() const noexcept { return state_; }
+  S* release() noexcept { return std::exchange(state_, nullptr); }
+
+ private:
+  S* state_ = nullptr;
+};
+
+// Access to a handle's state for wait(), as_completed() and executors.
+struct HandleAccess {
+  template <class Handle>
+  static StateBase* state(const Handle& handle) {
+    return handle.checked();
+  }
+  template <class T>
+  static State<T>* typed_state(const Future<T>& future) {
+    return future.checked();
+  }
+  template <class T>
+  static Future<T> adopt(State<T>* state) noexcept {
+    return Future<T>(StateRef<State<T>>(state));
+  }
+  static AnyFuture adopt_any(StateBase* state) noexcept;
+};
+
+[[noreturn]] inline void throw_empty_handle() {
+  throw std::logic_error("cf::Future: empty handle (moved from)");
+}
+
+}  // namespace detail
+
+// A type-erased future: what Future<T> offers except the typed result and the setters.
+// Every Future<T> converts to it implicitly, so mixed collections can be waited on together.
+//
+//   std::vector<cf::AnyFuture> all{pool.submit(load_text), pool.submit(count_words, 3)};
+//   auto [done, not_done] = cf::wait(all, cf::FIRST_COMPLETED);
+class AnyFuture {
+ public:
+  // Attempts to cancel the call: true if now cancelled (it was pending or already cancelled),
+  // false if it is running or finished.
+  bool cancel() const { return checked()->cancel(); }
+  // True if the call was cancelled.
+  bool cancelled() const { return checked()->cancelled(); }
+  // True if the call is running now and cannot be cancelled.
+  bool running() const { return checked()->running(); }
+  // True if the call finished (with a result or an exception) or was cancelled.
+  bool done() const { return checked()->done(); }
+
+  // Waits until done; returns the call's exception, or null if it returned normally.
+  // Throws CancelledError if cancelled.
+  std::exception_ptr exception() const {
+    checked()->wait();
+    return checked()->exception_or_null();
+  }
+  // As exception(), but throws TimeoutError if `timeout` passes first.
+  template <class Rep, class Period>
+  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    if (!checked()->wait_until(detail::deadline_after(timeout))) throw TimeoutError();
+    return checked()->exception_or_null();
+  }
+
+  // Calls `fn(AnyFuture)` once done: at once, in this thread, if already done; otherwise in
+  // the thread that completes or cancels the future. Callbacks run in the order added. An
+  // exception thrown by `fn` is reported on stderr and does not stop the other callbacks.
+  template <class Fn>
+  void add_done_callback(Fn&& fn) const;
+
+  // Python's repr: "<Future at 0x... state=finished returned int>".
+  std::string describe() const { return checked()->describe(); }
+
+  friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
+    return a.ref_.get() == b.ref_.get();
+  }
+  friend std::ostream& operator<<(std::ostream& out, const AnyFuture& f) {
+    return out << f.describe();
+  }
+
+ private:
+  friend struct detail::HandleAccess;
+  friend struct std::hash<AnyFuture>;
+  template <class T>
+  friend class Future;
+  explicit AnyFuture(detail::StateRef<detail::StateBase> ref) noexcept : ref_(std::move(ref)) {}
+  detail::StateBase* checked() const {
+    if (ref_.get() == nullptr) detail::throw_empty_handle();
+    return ref_.get();
+  }
+  detail::StateRef<detail::StateBase> ref_;
+};
+
+inline AnyFuture detail::HandleAccess::adopt_any(StateBase* state) noexcept {
+  return AnyFuture(StateRef<StateBase>(state));
+}
+
+namespace detail {
+// Stores `fn` as a std::function even when it is move-only.
+template <class Fn, class Arg>
+std::function<void(StateBase&)> make_callback(Fn&& fn, Arg (*adopt)(StateBase&)) {
+  using F = std::decay_t<Fn>;
+  static_assert(std::is_invocable_v<F&, Arg>,
+                "add_done_callback: the callback must be callable with the future as its argument");
+  if constexpr (std::is_copy_constructible_v<F>) {
+    return [f = std::forward<Fn>(fn), adopt](StateBase& s) mutable { f(adopt(s)); };
+  } else {
+    auto shared = std::make_shared<F>(std::forward<Fn>(fn));
+    return [shared, adopt](StateBase& s) { (*shared)(adopt(s)); };
+  }
+}
+}  // namespace detail
+
+template <class Fn>
+void AnyFuture::add_done_callback(Fn&& fn) const {
+  checked()->add_done_callback(detail::make_callback(
+      std::forward<Fn>(fn), +[](detail::StateBase& s) {
+        s.retain();
+        return detail::HandleAccess::adopt_any(&s);
+      }));
+}
+
+// The eventual result of a call returning T (T may be void or move-only).
+//
+//   cf::Future<std::string> f;                 // a pending future, as Python's Future()
+//   std::thread producer([f] { f.set_result("ready"); });
+//   assert(f.result(std::chrono::seconds(5)) == "ready");
+//   producer.join();
+template <class T>
+class Future {
+  static_assert(!std::is_reference_v<T>, "cf::Future<T&> is not supported: use std::reference_wrapper<T>");
+
+ public:
+  using value_type = T;
+
+  // A new PENDING future not attached to any executor (for executor implementers and tests).
+  Future() : ref_(new detail::State<T>) {}
+
+  // Attempts to cancel: true if now cancelled (it was pending, or already cancelled); false if
+  // running or finished. A successful cancel runs the done-callbacks in this thread and counts
+  // as done for wait() and as_completed() at once.
+  bool cancel() const { return checked()->cancel(); }
+  // True if cancelled.
+  bool cancelled() const { return checked()->cancelled(); }
+  // True if the call is running now (it can no longer be cancelled).
+  bool running() const { return checked()->running(); }
+  // True if finished (result or exception) or cancelled.
+  bool done() const { return checked()->done(); }
+
+  // Waits until done, then returns the result (a reference valid while any handle to this
+  // future lives), rethrows the call's exception, or throws CancelledError.
+  // Future<void>::result() returns void.
+  std::add_lvalue_reference_t<const T> result() const {
+    checked()->wait();
+    return get();
+  }
+  // As result(), but throws TimeoutError if `timeout` passes first (a zero or negative timeout
+  // only checks).
+  template <class Rep, class Period>
+  std::add_lvalue_reference_t<const T> result(std::chrono::duration<Rep, Period> timeout) const {
+    if (!checked()->wait_until(detail::deadline_after(timeout))) throw TimeoutError();
+    return get();
+  }
+
+  // Waits until done; returns the call's exception, or null if it returned normally. Throws
+  // CancelledError if cancelled.
+  std::exception_ptr exception() const { return AnyFuture(*this).exception(); }
+  // As exception(), but throws TimeoutError if `timeout` passes first.
+  template <class Rep, class Period>
+  std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
+    return AnyFuture(*this).exception(timeout);
+  }
+
+  // Calls `fn(Future<T>)` once done: at once, in this thread, if already done; otherwise in
+  // the thread that completes or cancels the future. Callbacks run in the order added. An
+  // exception thrown by `fn` (of any type) is reported on stderr as "exception calling
+  // callback for <future>: <what>" and the remaining callbacks still run.
+  template <class Fn>
+  void add_done_callback(Fn&& fn) const {
+    checked()->add_done_callback(detail::make_callback(
+        std::forward<Fn>(fn), +[](detail::StateBase& s) {
+          s.retain();
+          return Future<T>(detail::StateRef<detail::State<T>>(static_cast<detail::State<T>*>(&s)));
+        }));
+  }
+
+  // For executors: returns false if cancelled (the call must not run; waiters are told), or
+  // true and marks the future RUNNING if pending. Throws InvalidStateError in any other state.
+  bool set_running_or_notify_cancel() const { return checked()->set_running_or_notify_cancel(); }
+
+  // Completes the future with `value` (no argument for Future<void>). Throws InvalidStateError
+  // if it is already done or cancelled.
+  template <class... A>
+  void set_result(A&&... value) const {
+    static_assert(std::is_void_v<T> ? sizeof...(A) == 0 : sizeof...(A) == 1,
+                  "set_result takes one value (none for Future<void>)");
+    checked()->set_value(std::forward<A>(value)...);
+  }
+  // Completes the future with `error`. Throws InvalidStateError if already done or cancelled,
+  // and std::invalid_argument if `error` is null.
+  void set_exception(std::exception_ptr error) const {
+    if (!error) throw std::invalid_argument("set_exception: error must not be a null exception_ptr");
+    checked()->set_exception(std::move(error));
+  }
+
+  // Python's repr: "<Future at 0x... state=finished returned int>".
+  std::string describe() const { return checked()->describe(); }
+
+  operator AnyFuture() const& {  // NOLINT(google-explicit-constructor): Python-like mixing
+    return AnyFuture(detail::StateRef<detail::StateBase>(ref_));
+  }
+  operator AnyFuture() && {  // NOLINT(google-explicit-constructor)
+    return AnyFuture(detail::StateRef<detail::StateBase>(ref_.release()));
+  }
+
+  friend bool operator==(const Future& a, const Future& b) noexcept { return a.ref_.get() == b.ref_.get(); }
+  friend std::ostream& operator<<(std::ostream& out, const Future& f) { return out << f.describe(); }
+
+ private:
+  friend struct detail::HandleAccess;
+  friend struct std::hash<Future<T>>;
+  explicit Future(detail::StateRef<detail::State<T>> ref) noexcept : ref_(std::move(ref)) {}
+
+  detail::State<T>* checked() const {
+    if (ref_.get() == nullptr) detail::throw_empty_handle();
+    return ref_.get();
+  }
+  std::add_lvalue_reference_t<const T> get() const {
+    ref_.get()->check_result();
+    if constexpr (!std::is_void_v<T>) return ref_.get()->value();
+  }
+
+  detail::StateRef<detail::State<T>> ref_;
+};
+
+}  // namespace concurrent::futures
+
+template <class T>
+struct std::hash<concurrent::futures::Future<T>> {
+  std::size_t operator()(const concurrent::futures::Future<T>& f) const noexcept {
+    return std::hash<const void*>{}(f.ref_.get());
+  }
+};
+
+template <>
+struct std::hash<concurrent::futures::AnyFuture> {
+  std::size_t operator()(const concurrent::futures::AnyFuture& f) const noexcept {
+    return std::hash<const void*>{}(f.ref_.get());
+  }
+};

@@ -1,0 +1,70 @@
+// cf::ThreadPoolExecutor: an executor that runs calls on a pool of threads.
+//
+//   cf::ThreadPoolExecutor pool({.max_workers = 4, .thread_name_prefix = "fetch"});
+//   std::vector<cf::Future<std::string>> pages;
+//   for (const auto& url : urls) pages.push_back(pool.submit(download, url));
+//   for (auto f : cf::as_completed(pages)) std::cout << f.result().size() << "\n";
+//
+// Threads start lazily: a submit starts one while fewer than max_workers exist and none is
+// idle; idle threads are reused. Tasks submitted from one thread start in submission order.
+// Idle workers spin for a bounded window (tens of microseconds) before sleeping, so bursts of
+// small tasks pay no wake-up; a sleeping pool uses no CPU.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cfutures/executor.hpp"
+
+namespace concurrent::futures {
+
+namespace detail {
+class ThreadPoolCore;
+}  // namespace detail
+
+struct ThreadPoolOptions {
+  // Maximum number of threads; must be > 0. Default: min(32, usable CPUs + 4).
+  std::optional<int> max_workers{};
+  // Threads are named "<prefix>_<i>" (the OS name, cut to 15 characters, keeps the "_<i>").
+  // Default: "ThreadPoolExecutor-<n>", n counting pools in this process.
+  std::string thread_name_prefix{};
+  // Runs at the start of each worker thread. If it throws, the pool is broken: pending and
+  // later tasks fail with BrokenThreadPool.
+  std::function<void()> initializer{};
+};
+
+class ThreadPoolExecutor : public Executor {
+ public:
+  // A pool of min(32, usable CPUs + 4) threads at most.
+  ThreadPoolExecutor();
+  // A pool of `max_workers` threads at most; throws std::invalid_argument if max_workers <= 0.
+  explicit ThreadPoolExecutor(int max_workers);
+  explicit ThreadPoolExecutor(ThreadPoolOptions options);
+  // shutdown(wait=true). Futures and map ranges from this pool stay valid afterwards.
+  ~ThreadPoolExecutor() override;
+
+  // See Executor::shutdown. Called from one of this pool's own tasks with wait=true, it
+  // waits for the other workers and lets the calling one finish on its own.
+  void shutdown(bool wait = true, bool cancel_futures = false) override;
+
+  // Threads started and not yet exited (Python's len(pool._threads)).
+  std::size_t worker_count() const noexcept;
+  // The maximum number of threads.
+  std::size_t max_workers() const noexcept;
+  // The prefix of the worker threads' names.
+  const std::string& thread_name_prefix() const noexcept;
+
+ protected:
+  void schedule(Task task) override;
+
+ private:
+  std::shared_ptr<detail::ThreadPoolCore> core_;
+};
+
+// Number of CPUs this process may run on (sched_getaffinity), at least 1.
+std::size_t usable_cpu_count() noexcept;
+
+}  // namespace concurrent::futures

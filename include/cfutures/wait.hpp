@@ -1,0 +1,219 @@
+// cf::wait and cf::as_completed: waiting on many futures at once.
+//
+//   std::vector<cf::Future<int>> fs = ...;
+//   auto [done, not_done] = cf::wait(fs, 2s, cf::FIRST_COMPLETED);   // never throws on timeout
+//   for (cf::Future<int> f : cf::as_completed(fs, 10s))               // in completion order
+//     std::cout << f.result() << "\n";
+//
+// Both take any range (begin()/end()) of Future<T> or AnyFuture, or a braced list; a future
+// that appears twice counts once. A cancelled future counts as done from the moment cancel()
+// returns (CPython can hang there: gh-87893, gh-109934).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "cfutures/detail/state.hpp"
+#include "cfutures/errors.hpp"
+#include "cfutures/future.hpp"
+
+namespace concurrent::futures {
+
+// When wait() returns.
+enum class ReturnWhen {
+  FIRST_COMPLETED,  // any future finishes or is cancelled
+  FIRST_EXCEPTION,  // any future finishes by throwing; else as ALL_COMPLETED
+  ALL_COMPLETED,    // every future finishes or is cancelled
+};
+inline constexpr ReturnWhen FIRST_COMPLETED = ReturnWhen::FIRST_COMPLETED;
+inline constexpr ReturnWhen FIRST_EXCEPTION = ReturnWhen::FIRST_EXCEPTION;
+inline constexpr ReturnWhen ALL_COMPLETED = ReturnWhen::ALL_COMPLETED;
+
+// wait()'s result: each list in the order of first appearance in the input.
+template <class F>
+struct DoneAndNotDone {
+  std::vector<F> done;
+  std::vector<F> not_done;
+};
+
+namespace detail {
+
+// Waits on distinct states; returns when `return_when` holds or `deadline` passes.
+void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_when,
+                     std::optional<std::chrono::steady_clock::time_point> deadline);
+
+template <class Range>
+using future_of_t = std::remove_cvref_t<decltype(*std::begin(std::declval<const Range&>()))>;
+
+// The distinct futures of `fs` in order of first appearance.
+template <class F, class Range>
+std::vector<F> unique_futures(const Range& fs) {
+  std::vector<F> unique;
+  std::unordered_map<const StateBase*, std::size_t> seen;
+  for (const auto& f : fs) {
+    if (seen.emplace(HandleAccess::state(f), unique.size()).second) unique.push_back(f);
+  }
+  return unique;
+}
+
+template <class F, class Range>
+DoneAndNotDone<F> wait_impl(const Range& fs, ReturnWhen return_when,
+                            std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::vector<F> unique = unique_futures<F>(fs);
+  std::vector<StateBase*> states;
+  states.reserve(unique.size());
+  for (const auto& f : unique) states.push_back(HandleAccess::state(f));
+  wait_for_states(states, return_when, deadline);
+  DoneAndNotDone<F> result;
+  for (std::size_t i = 0; i < unique.size(); ++i) {
+    (states[i]->done() ? result.done : result.not_done).push_back(std::move(unique[i]));
+  }
+  return result;
+}
+
+// The shared part of as_completed: a waiter that queues futures as they complete.
+class CompletionQueue final : public Waiter {
+ public:
+  explicit CompletionQueue(std::vector<StateBase*> pending);
+  CompletionQueue(const CompletionQueue&) = delete;
+  CompletionQueue& operator=(const CompletionQueue&) = delete;
+  ~CompletionQueue();
+  // Next completed state (already-done ones first, in input order); throws TimeoutError with
+  // "N (of M) futures unfinished" once `deadline` passes with nothing completed.
+  StateBase* next(std::optional<std::chrono::steady_clock::time_point> deadline, std::size_t unfinished,
+                  std::size_t total);
+  void on_done(StateBase& state) noexcept override;
+
+ private:
+  std::vector<StateBase*> registered_;  // states this waiter is registered on
+  SpinLock lock_;
+  std::vector<StateBase*> arrived_ CF_GUARDED_BY(lock_);
+  std::size_t next_arrived_ = 0;  // consumed prefix of arrived_ (touched by the reader only)
+  std::atomic<std::uint32_t> signal_{0};  // futex word: bumped on every arrival
+};
+
+}  // namespace detail
+
+// Waits until `return_when` holds for the futures in `fs` (or forever).
+template <class Range>
+auto wait(const Range& fs, ReturnWhen return_when = ALL_COMPLETED) {
+  using F = detail::future_of_t<Range>;
+  return detail::wait_impl<F>(fs, return_when, std::nullopt);
+}
+// As above, but returns the partial result once `timeout` passes (never throws TimeoutError).
+template <class Range, class Rep, class Period>
+auto wait(const Range& fs, std::chrono::duration<Rep, Period> timeout, ReturnWhen return_when = ALL_COMPLETED) {
+  using F = detail::future_of_t<Range>;
+  return detail::wait_impl<F>(fs, return_when, detail::deadline_after(timeout));
+}
+template <class F>
+DoneAndNotDone<F> wait(std::initializer_list<F> fs, ReturnWhen return_when = ALL_COMPLETED) {
+  return detail::wait_impl<F>(fs, return_when, std::nullopt);
+}
+template <class F, class Rep, class Period>
+DoneAndNotDone<F> wait(std::initializer_list<F> fs, std::chrono::duration<Rep, Period> timeout,
+                       ReturnWhen return_when = ALL_COMPLETED) {
+  return detail::wait_impl<F>(fs, return_when, detail::deadline_after(timeout));
+}
+
+// The lazy range returned by as_completed(): yields each distinct future once, those already
+// done first (in input order), then each as it completes. It holds no reference to a future
+// it has yielded. With a timeout, reading past the deadline throws TimeoutError("N (of M)
+// futures unfinished"). Nothing is cancelled on timeout.
+template <class F>
+class AsCompleted {
+ public:
+  class iterator {
+   public:
+    using iterator_concept = std::input_iterator_tag;
+    using iterator_category = std::input_iterator_tag;
+    using value_type = F;
+    using difference_type = std::ptrdiff_t;
+    using reference = F;
+
+    iterator() = default;
+    // Waits for the next future to complete (or the deadline) and returns it.
+    F operator*() const { return owner_->current(); }
+    iterator& operator++() {
+      owner_->advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+   private:
+    friend class AsCompleted;
+    bool at_end() const { return owner_->yielded_ == owner_->futures_.size(); }
+    explicit iterator(AsCompleted* owner) : owner_(owner) {}
+    AsCompleted* owner_ = nullptr;
+  };
+
+  template <class Range>
+  AsCompleted(const Range& fs, std::optional<std::chrono::steady_clock::time_point> deadline)
+      : deadline_(deadline), futures_(detail::unique_futures<F>(fs)) {
+    std::vector<detail::StateBase*> states;
+    states.reserve(futures_.size());
+    for (std::size_t i = 0; i < futures_.size(); ++i) {
+      auto* s = detail::HandleAccess::state(futures_[i]);
+      index_.emplace(s, i);
+      states.push_back(s);
+    }
+    queue_ = std::make_unique<detail::CompletionQueue>(std::move(states));
+  }
+
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() const noexcept { return {}; }
+
+ private:
+  F current() {
+    if (!current_) fetch();
+    return *current_;
+  }
+  void advance() {
+    if (!current_) fetch();
+    current_.reset();
+    ++yielded_;
+  }
+  void fetch() {
+    if (yielded_ == futures_.size()) throw std::out_of_range("cf::as_completed: read past the end");
+    auto* s = queue_->next(deadline_, futures_.size() - yielded_, futures_.size());
+    current_ = std::move(futures_[index_.at(s)]);  // drop our reference to it
+  }
+
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::vector<F> futures_;
+  std::unordered_map<const detail::StateBase*, std::size_t> index_;
+  std::unique_ptr<detail::CompletionQueue> queue_;
+  std::optional<F> current_;
+  std::size_t yielded_ = 0;
+};
+
+// Iterates over `fs` as they complete (already-done ones first).
+template <class Range>
+AsCompleted<detail::future_of_t<Range>> as_completed(const Range& fs) {
+  return {fs, std::nullopt};
+}
+// As above; advancing past `timeout` (counted from this call) throws TimeoutError.
+template <class Range, class Rep, class Period>
+AsCompleted<detail::future_of_t<Range>> as_completed(const Range& fs, std::chrono::duration<Rep, Period> timeout) {
+  return {fs, detail::deadline_after(timeout)};
+}
+template <class F>
+AsCompleted<F> as_completed(std::initializer_list<F> fs) {
+  return {fs, std::nullopt};
+}
+template <class F, class Rep, class Period>
+AsCompleted<F> as_completed(std::initializer_list<F> fs, std::chrono::duration<Rep, Period> timeout) {
+  return {fs, detail::deadline_after(timeout)};
+}
+
+}  // namespace concurrent::futures

@@ -1,0 +1,285 @@
+#include "cfutures/detail/state.hpp"
+
+#include <cxxabi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <sstream>
+
+namespace concurrent::futures::detail {
+
+StateBase::~StateBase() { delete hooks_; }
+
+bool StateBase::cancel() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t phase = phase_of(word);
+    if (is_cancelled_phase(phase)) return true;
+    if (phase != kPending) return false;
+    if (word_.compare_exchange_weak(word, kCancelled, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      on_transition_to_done(word);
+      return true;
+    }
+  }
+}
+
+bool StateBase::set_running_or_notify_cancel() {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t phase = phase_of(word);
+    std::uint32_t next;
+    if (phase == kPending) {
+      next = (word & ~kPhaseMask) | kRunning;
+    } else if (phase == kCancelled) {
+      next = kCancelledNotified;  // waiters and callbacks were told at cancel()
+    } else {
+      throw_invalid_state("set_running_or_notify_cancel");
+    }
+    if (word_.compare_exchange_weak(word, next, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return phase == kPending;
+    }
+  }
+}
+
+bool StateBase::try_claim() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t phase = phase_of(word);
+    if (phase != kPending && phase != kRunning) return false;
+    if (word_.compare_exchange_weak(word, (word & ~kPhaseMask) | kCompleting,
+                                    std::memory_order_acquire, std::memory_order_acquire)) {
+      return true;
+    }
+  }
+}
+
+void StateBase::publish(std::uint32_t final_phase) noexcept {
+  // Only the claimer changes the phase while COMPLETING; others may only add flag bits.
+  on_transition_to_done(word_.exchange(final_phase, std::memory_order_acq_rel));
+}
+
+void StateBase::publish_exception(std::exception_ptr error) noexcept {
+  error_ = std::move(error);
+  publish(kFailed);
+}
+
+void StateBase::set_exception(std::exception_ptr error) {
+  if (!try_claim()) throw_invalid_state("set_exception");
+  publish_exception(std::move(error));
+}
+
+bool StateBase::abandon(std::exception_ptr error) noexcept {
+  if (!try_claim()) return false;
+  drop_callable();
+  publish_exception(std::move(error));
+  return true;
+}
+
+bool StateBase::drop_cancelled() noexcept {
+  drop_callable();
+  if (!cancel()) return false;  // finished by a direct set_result: nothing to cancel
+  try {
+    set_running_or_notify_cancel();
+  } catch (const InvalidStateError&) {
+  }
+  return true;
+}
+
+void StateBase::on_transition_to_done(std::uint32_t old) noexcept {
+  if (old & kSleepers) futex_wake_all(word_);
+  if (old & kHooks) run_hooks();
+}
+
+void StateBase::run_hooks() noexcept {
+  Hooks* hooks;
+  {
+    SpinGuard guard(lock_);
+    hooks = hooks_;
+    hooks_ = nullptr;
+    if (hooks == nullptr) return;
+    // Under the lock, so that a waiter that unregisters afterwards is never touched again.
+    for (Waiter* waiter : hooks->waiters) waiter->on_done(*this);
+  }
+  for (auto& callback : hooks->callbacks) {
+    try {
+      callback(*this);
+    } catch (...) {
+      report_callback_error(*this, std::current_exception());
+    }
+  }
+  delete hooks;
+}
+
+bool StateBase::mark_hooked() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  for (;;) {
+    if (is_done_phase(phase_of(word))) return false;
+    if (word & kHooks) return true;
+    if (word_.compare_exchange_weak(word, word | kHooks, std::memory_order_acq_rel,
+                                    std::memory_order_acquire)) {
+      return true;
+    }
+  }
+}
+
+void StateBase::add_done_callback(std::function<void(StateBase&)> callback) {
+  {
+    SpinGuard guard(lock_);
+    if (!is_done_phase(phase())) {
+      if (hooks_ == nullptr) hooks_ = new Hooks;
+      hooks_->callbacks.push_back(std::move(callback));
+      if (mark_hooked()) return;
+      hooks_->callbacks.pop_back();  // completed meanwhile: run it here instead
+    }
+  }
+  try {
+    callback(*this);
+  } catch (...) {
+    report_callback_error(*this, std::current_exception());
+  }
+}
+
+bool StateBase::add_waiter(Waiter* waiter) {
+  SpinGuard guard(lock_);
+  if (is_done_phase(phase())) return false;
+  if (hooks_ == nullptr) hooks_ = new Hooks;
+  hooks_->waiters.push_back(waiter);
+  if (mark_hooked()) return true;
+  hooks_->waiters.pop_back();
+  return false;
+}
+
+void StateBase::remove_waiter(Waiter* waiter) noexcept {
+  SpinGuard guard(lock_);
+  if (hooks_ == nullptr) return;
+  auto& waiters = hooks_->waiters;
+  waiters.erase(std::remove(waiters.begin(), waiters.end(), waiter), waiters.end());
+}
+
+void StateBase::wait() const noexcept {
+  if (spin_until([this] { return done(); })) return;
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  while (!is_done_phase(phase_of(word))) {
+    if ((word & kSleepers) == 0 &&
+        !word_.compare_exchange_weak(word, word | kSleepers, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      continue;
+    }
+    futex_wait(word_, word | kSleepers);
+    word = word_.load(std::memory_order_acquire);
+  }
+}
+
+bool StateBase::wait_until(std::chrono::steady_clock::time_point deadline) const noexcept {
+  if (done()) return true;
+  if (spin_until([this, deadline] {
+        return done() || std::chrono::steady_clock::now() >= deadline;
+      })) {
+    return done();
+  }
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  while (!is_done_phase(phase_of(word))) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if ((word & kSleepers) == 0 &&
+        !word_.compare_exchange_weak(word, word | kSleepers, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+      continue;
+    }
+    futex_wait_until(word_, word | kSleepers, deadline);
+    word = word_.load(std::memory_order_acquire);
+  }
+  return true;
+}
+
+void StateBase::check_result() const {
+  switch (phase()) {
+    case kFinished:
+      return;
+    case kFailed:
+      std::rethrow_exception(error_);
+    default:
+      throw CancelledError();
+  }
+}
+
+std::exception_ptr StateBase::exception_or_null() const {
+  const auto p = phase();
+  if (is_cancelled_phase(p)) throw CancelledError();
+  return p == kFailed ? error_ : nullptr;
+}
+
+namespace {
+
+const char* phase_name(std::uint32_t phase) {
+  switch (phase) {
+    case kPending:
+      return "pending";
+    case kRunning:
+    case kCompleting:
+      return "running";
+    case kCancelled:
+    case kCancelledNotified:
+      return "cancelled";
+    default:
+      return "finished";
+  }
+}
+
+std::string exception_type_name(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return demangle(typeid(e).name());
+  } catch (...) {
+    const std::type_info* type = abi::__cxa_current_exception_type();
+    return type != nullptr ? demangle(type->name()) : "unknown";
+  }
+}
+
+}  // namespace
+
+std::string StateBase::describe() const {
+  std::ostringstream out;
+  const auto p = phase();
+  out << "<Future at " << static_cast<const void*>(this) << " state=" << phase_name(p);
+  if (p == kFinished) out << " returned " << result_type_name();
+  if (p == kFailed) out << " raised " << exception_type_name(error_);
+  out << '>';
+  return out.str();
+}
+
+void StateBase::throw_invalid_state(const char*) const {
+  std::string state = phase_name(phase());
+  for (char& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  throw InvalidStateError(state + ": " + describe());
+}
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                              std::free);
+  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+}
+
+void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept {
+  try {
+    std::string what;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = exception_type_name(error) + ": " + e.what();
+    } catch (...) {
+      what = "non-standard exception of type " + exception_type_name(error);
+    }
+    const std::string line = "exception calling callback for " + state.describe() + ": " + what + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  } catch (...) {
+    std::fputs("exception calling callback for a future (could not describe it)\n", stderr);
+  }
+}
+
+}  // namespace concurrent::futures::detail

@@ -1,0 +1,349 @@
+#include "cfutures/thread_pool.hpp"
+
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "cfutures/detail/futex.hpp"
+#include "cfutures/detail/seg_queue.hpp"
+#include "cfutures/detail/thread_annotations.hpp"
+
+namespace concurrent::futures {
+
+std::size_t usable_cpu_count() noexcept {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return static_cast<std::size_t>(n);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+namespace detail {
+
+// The pool's shared core. Workers hold it through a shared_ptr, so a pool destroyed by one of
+// its own tasks stays intact until that task returns.
+//
+// Waking protocol (the reason the steady state makes no syscall): a worker with nothing to do
+// spins (counted in spinning_) for a bounded window, then parks on the wake_epoch_ futex
+// (counted in parked_). A submit wakes a parked worker only if nobody spins; a spinner that
+// finds work wakes one more worker only if work remains and nobody else spins. Every
+// counter change and queue check is seq_cst, so a task is never left with all workers asleep.
+class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
+ public:
+  ThreadPoolCore(std::size_t max_workers, std::string prefix, std::function<void()> initializer)
+      : max_workers_(max_workers), prefix_(std::move(prefix)), initializer_(std::move(initializer)) {}
+  ThreadPoolCore(const ThreadPoolCore&) = delete;
+  ThreadPoolCore& operator=(const ThreadPoolCore&) = delete;
+
+  ~ThreadPoolCore() {
+    StateBase* task;
+    while (queue_.pop(task)) {
+      task->drop_cancelled();
+      task->release();
+    }
+  }
+
+  void submit(Task& task) {
+    if (gate_.fetch_add(kSubmitter, std::memory_order_seq_cst) & kShutDown) {
+      gate_.fetch_sub(kSubmitter, std::memory_order_release);
+      throw ExecutorShutdown();
+    }
+    if (broken_.load(std::memory_order_acquire)) {
+      gate_.fetch_sub(kSubmitter, std::memory_order_release);
+      throw BrokenThreadPool();
+    }
+    queue_.push(TaskAccess::release(task));
+    notify_new_task();  // inside the gate, so shutdown() sees any worker this starts
+    gate_.fetch_sub(kSubmitter, std::memory_order_release);
+    if (broken_.load(std::memory_order_seq_cst)) fail_queued();
+  }
+
+  void shutdown(bool wait, bool cancel_futures) {
+    gate_.fetch_or(kShutDown, std::memory_order_seq_cst);
+    while ((gate_.load(std::memory_order_acquire) & ~kShutDown) != 0) yield_now();  // submits in flight
+    if (cancel_futures) {
+      StateBase* task;
+      while (queue_.pop(task)) {
+        task->drop_cancelled();
+        task->release();
+      }
+    }
+    wake_all();
+    if (wait) join_all();
+  }
+
+  std::size_t worker_count() const noexcept { return alive_.load(std::memory_order_acquire); }
+  std::size_t max_workers() const noexcept { return max_workers_; }
+  const std::string& prefix() const noexcept { return prefix_; }
+
+ private:
+  static constexpr std::uint64_t kShutDown = 1;
+  static constexpr std::uint64_t kSubmitter = 2;
+
+  // A worker's lazy-start bookkeeping: it offers one "idle token" while available, which a
+  // submit takes instead of starting a thread (Python's idle semaphore, without stale tokens).
+  struct WorkerSlot {
+    ThreadPoolCore* core;
+    bool has_token = false;
+    void offer_token() noexcept {
+      if (!has_token && !core->saturated_.load(std::memory_order_relaxed)) {
+        core->idle_tokens_.fetch_add(1, std::memory_order_acq_rel);
+        has_token = true;
+      }
+    }
+    void withdraw_token() noexcept {
+      if (has_token) {
+        has_token = false;
+        core->take_idle_token();
+      }
+    }
+  };
+
+  bool take_idle_token() noexcept {
+    int tokens = idle_tokens_.load(std::memory_order_acquire);
+    while (tokens > 0 && !idle_tokens_.compare_exchange_weak(tokens, tokens - 1, std::memory_order_acq_rel)) {
+    }
+    return tokens > 0;
+  }
+
+  void notify_new_task() {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!saturated_.load(std::memory_order_relaxed) && !take_idle_token() && start_worker()) return;
+    if (spinning_.load(std::memory_order_relaxed) == 0 && parked_.load(std::memory_order_relaxed) > 0) {
+      wake_one();
+    }
+  }
+
+  // Starts a worker unless max_workers are running; returns whether one started.
+  bool start_worker() {
+    std::lock_guard lock(threads_mutex_);
+    if (started_ >= max_workers_) return false;
+    const std::size_t index = started_;
+    try {
+      alive_.fetch_add(1, std::memory_order_acq_rel);
+      threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+    } catch (const std::exception& e) {
+      alive_.fetch_sub(1, std::memory_order_acq_rel);
+      if (alive_.load(std::memory_order_acquire) == 0) {
+        // Nobody could run the queued tasks: fail them rather than hang (CPython gh-109047).
+        std::fprintf(stderr, "cfutures: could not start a worker thread: %s\n", e.what());
+        break_pool();
+      }
+      return false;
+    }
+    if (++started_ == max_workers_) saturated_.store(true, std::memory_order_relaxed);
+    return true;
+  }
+
+  void wake_one() noexcept {
+    wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake(wake_epoch_, 1);
+  }
+  void wake_all() noexcept {
+    wake_epoch_.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(wake_epoch_);
+  }
+
+  bool shutting_down() const noexcept { return gate_.load(std::memory_order_seq_cst) & kShutDown; }
+
+  void join_all() {
+    std::lock_guard join_lock(join_mutex_);
+    std::vector<std::thread> threads;
+    {
+      std::lock_guard lock(threads_mutex_);
+      threads.swap(threads_);
+    }
+    for (auto& t : threads) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();  // shutdown from one of our own tasks: this worker ends by itself
+      } else {
+        t.join();
+      }
+    }
+  }
+
+  void name_this_thread(std::size_t index) const {
+    const std::string suffix = "_" + std::to_string(index);
+    std::string name = prefix_.substr(0, suffix.size() < 15 ? 15 - suffix.size() : 0) + suffix;
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  }
+
+  void worker_main(std::size_t index) {
+    name_this_thread(index);
+    if (initializer_) {
+      try {
+        initializer_();
+      } catch (...) {
+        report_initializer_error(std::current_exception());
+        break_pool();
+        alive_.fetch_sub(1, std::memory_order_acq_rel);
+        return;
+      }
+    }
+    WorkerSlot slot{this};
+    for (;;) {
+      StateBase* task = nullptr;
+      if (!queue_.pop(task)) {
+        slot.offer_token();
+        task = wait_for_task();
+        if (task == nullptr) break;
+      }
+      slot.withdraw_token();
+      if (saturated_.load(std::memory_order_relaxed)) {
+        task->run();
+      } else {
+        task->run(PublishHook{[](void* s) noexcept { static_cast<WorkerSlot*>(s)->offer_token(); }, &slot});
+      }
+      task->release();
+    }
+    alive_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+
+  // Spins, then parks, until a task arrives (returned) or the pool shuts down with an empty
+  // queue (nullptr).
+  StateBase* wait_for_task() {
+    StateBase* task = nullptr;
+    spinning_.fetch_add(1, std::memory_order_seq_cst);
+    for (;;) {
+      for (int i = 1; i <= kSpinLimit; ++i) {
+        if (queue_.pop(task)) {
+          spinning_.fetch_sub(1, std::memory_order_seq_cst);
+          wake_helper_if_needed();
+          return task;
+        }
+        if (shutting_down() && queue_.empty()) {
+          spinning_.fetch_sub(1, std::memory_order_seq_cst);
+          return nullptr;
+        }
+        if (i % kYieldEvery == 0) {
+          yield_now();
+        } else {
+          cpu_relax();
+        }
+      }
+      const std::uint32_t epoch = wake_epoch_.load(std::memory_order_seq_cst);
+      parked_.fetch_add(1, std::memory_order_seq_cst);
+      spinning_.fetch_sub(1, std::memory_order_seq_cst);
+      if (queue_.pop(task)) {
+        parked_.fetch_sub(1, std::memory_order_seq_cst);
+        wake_helper_if_needed();
+        return task;
+      }
+      if (shutting_down() && queue_.empty()) {
+        parked_.fetch_sub(1, std::memory_order_seq_cst);
+        return nullptr;
+      }
+      futex_wait(wake_epoch_, epoch);
+      spinning_.fetch_add(1, std::memory_order_seq_cst);
+      parked_.fetch_sub(1, std::memory_order_seq_cst);
+    }
+  }
+
+  // Called by a worker that stopped spinning because it found a task: if more work is queued
+  // and nobody else spins, wake a parked worker so the work runs in parallel.
+  void wake_helper_if_needed() noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (!queue_.empty() && spinning_.load(std::memory_order_relaxed) == 0 &&
+        parked_.load(std::memory_order_relaxed) > 0) {
+      wake_one();
+    }
+  }
+
+  static void report_initializer_error(std::exception_ptr error) noexcept {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "Exception in initializer:\n%s: %s\n", demangle(typeid(e).name()).c_str(), e.what());
+    } catch (...) {
+      std::fprintf(stderr, "Exception in initializer:\nnon-standard exception\n");
+    }
+  }
+
+  void break_pool() noexcept {
+    broken_.store(true, std::memory_order_seq_cst);
+    fail_queued();
+  }
+
+  void fail_queued() noexcept {
+    StateBase* task;
+    while (queue_.pop(task)) {
+      try {
+        task->abandon(std::make_exception_ptr(BrokenThreadPool()));
+      } catch (...) {  // make_exception_ptr cannot really fail; be safe in a noexcept path
+      }
+      task->release();
+    }
+  }
+
+  SegQueue<StateBase*> queue_;
+  alignas(64) std::atomic<std::uint64_t> gate_{0};  // kShutDown | submits in flight * kSubmitter
+  alignas(64) std::atomic<int> spinning_{0};
+  std::atomic<int> parked_{0};
+  std::atomic<std::uint32_t> wake_epoch_{0};  // futex word of parked workers
+  alignas(64) std::atomic<int> idle_tokens_{0};
+  std::atomic<bool> saturated_{false};
+  std::atomic<bool> broken_{false};
+  std::atomic<std::size_t> alive_{0};
+
+  std::mutex join_mutex_;
+  std::mutex threads_mutex_;
+  std::vector<std::thread> threads_ CF_GUARDED_BY(threads_mutex_);
+  std::size_t started_ CF_GUARDED_BY(threads_mutex_) = 0;
+
+  const std::size_t max_workers_;
+  const std::string prefix_;
+  const std::function<void()> initializer_;
+};
+
+}  // namespace detail
+
+namespace {
+
+std::size_t checked_max_workers(std::optional<int> max_workers) {
+  if (!max_workers) return std::min<std::size_t>(32, usable_cpu_count() + 4);
+  if (*max_workers <= 0) throw std::invalid_argument("max_workers must be greater than 0");
+  return static_cast<std::size_t>(*max_workers);
+}
+
+std::string default_prefix() {
+  static std::atomic<unsigned> pools{0};
+  return "ThreadPoolExecutor-" + std::to_string(pools.fetch_add(1, std::memory_order_relaxed));
+}
+
+}  // namespace
+
+ThreadPoolExecutor::ThreadPoolExecutor() : ThreadPoolExecutor(ThreadPoolOptions{}) {}
+
+ThreadPoolExecutor::ThreadPoolExecutor(int max_workers)
+    : ThreadPoolExecutor(ThreadPoolOptions{.max_workers = max_workers}) {}
+
+ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options) {
+  const std::size_t max_workers = checked_max_workers(options.max_workers);
+  std::string prefix = options.thread_name_prefix.empty() ? default_prefix() : std::move(options.thread_name_prefix);
+  core_ = std::make_shared<detail::ThreadPoolCore>(max_workers, std::move(prefix), std::move(options.initializer));
+}
+
+ThreadPoolExecutor::~ThreadPoolExecutor() {
+  detach();
+  shutdown(true);
+}
+
+void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }
+
+std::size_t ThreadPoolExecutor::worker_count() const noexcept { return core_->worker_count(); }
+std::size_t ThreadPoolExecutor::max_workers() const noexcept { return core_->max_workers(); }
+const std::string& ThreadPoolExecutor::thread_name_prefix() const noexcept { return core_->prefix(); }
+
+void ThreadPoolExecutor::schedule(Task task) { core_->submit(task); }
+
+}  // namespace concurrent::futures

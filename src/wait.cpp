@@ -1,0 +1,131 @@
+#include "cfutures/wait.hpp"
+
+#include <string>
+
+namespace concurrent::futures::detail {
+namespace {
+
+// The waiter of one wait() call. Its futex word goes from 0 to 1 when the condition holds.
+class WaitGroup final : public Waiter {
+ public:
+  WaitGroup(ReturnWhen return_when, std::size_t pending)
+      : return_when_(return_when), pending_(static_cast<std::ptrdiff_t>(pending)) {}
+
+  void on_done(StateBase& state) noexcept override { count(state); }
+
+  void count(const StateBase& state) noexcept {
+    const bool fire = return_when_ == ReturnWhen::FIRST_COMPLETED ||
+                      (return_when_ == ReturnWhen::FIRST_EXCEPTION && state.failed()) ||
+                      pending_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+    if (fire && signal_.exchange(1, std::memory_order_acq_rel) == 0) futex_wake_all(signal_);
+  }
+
+  bool fired() const noexcept { return signal_.load(std::memory_order_acquire) != 0; }
+
+  void sleep(std::optional<std::chrono::steady_clock::time_point> deadline) const noexcept {
+    if (spin_until([this] { return fired(); })) return;
+    while (!fired()) {
+      if (deadline) {
+        if (std::chrono::steady_clock::now() >= *deadline) return;
+        futex_wait_until(signal_, 0, *deadline);
+      } else {
+        futex_wait(signal_, 0);
+      }
+    }
+  }
+
+ private:
+  ReturnWhen return_when_;
+  std::atomic<std::ptrdiff_t> pending_;
+  std::atomic<std::uint32_t> signal_{0};
+};
+
+bool condition_holds(const std::vector<StateBase*>& states, ReturnWhen return_when) {
+  std::size_t done = 0;
+  for (const StateBase* s : states) {
+    if (!s->done()) continue;
+    ++done;
+    if (return_when == ReturnWhen::FIRST_COMPLETED) return true;
+    if (return_when == ReturnWhen::FIRST_EXCEPTION && s->failed()) return true;
+  }
+  return done == states.size();
+}
+
+}  // namespace
+
+void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_when,
+                     std::optional<std::chrono::steady_clock::time_point> deadline) {
+  if (condition_holds(states, return_when)) return;
+  if (deadline && std::chrono::steady_clock::now() >= *deadline) return;
+  WaitGroup group(return_when, states.size());
+  std::vector<StateBase*> registered;
+  registered.reserve(states.size());
+  for (StateBase* s : states) {
+    if (s->add_waiter(&group)) {
+      registered.push_back(s);
+    } else {
+      group.count(*s);  // already done
+    }
+    if (group.fired()) break;
+  }
+  group.sleep(deadline);
+  for (StateBase* s : registered) s->remove_waiter(&group);
+}
+
+CompletionQueue::CompletionQueue(std::vector<StateBase*> pending) {
+  // Futures done at the call come first, in input order; the rest as they complete.
+  std::vector<bool> was_done(pending.size());
+  std::vector<StateBase*> done_first;
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if ((was_done[i] = pending[i]->done())) done_first.push_back(pending[i]);
+  }
+  {
+    SpinGuard guard(lock_);
+    arrived_ = std::move(done_first);
+  }
+  registered_.reserve(pending.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) {
+    if (was_done[i]) continue;
+    if (pending[i]->add_waiter(this)) {
+      registered_.push_back(pending[i]);
+    } else {
+      on_done(*pending[i]);  // completed since the first pass
+    }
+  }
+}
+
+CompletionQueue::~CompletionQueue() {
+  for (StateBase* s : registered_) s->remove_waiter(this);
+}
+
+void CompletionQueue::on_done(StateBase& state) noexcept {
+  {
+    SpinGuard guard(lock_);
+    arrived_.push_back(&state);
+  }
+  signal_.fetch_add(1, std::memory_order_acq_rel);
+  futex_wake_all(signal_);
+}
+
+StateBase* CompletionQueue::next(std::optional<std::chrono::steady_clock::time_point> deadline,
+                                 std::size_t unfinished, std::size_t total) {
+  for (;;) {
+    const std::uint32_t seen = signal_.load(std::memory_order_acquire);
+    {
+      SpinGuard guard(lock_);
+      if (next_arrived_ < arrived_.size()) return arrived_[next_arrived_++];
+    }
+    if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+      throw TimeoutError(std::to_string(unfinished) + " (of " + std::to_string(total) +
+                         ") futures unfinished");
+    }
+    if (spin_until([&] { return signal_.load(std::memory_order_acquire) != seen; })) continue;
+    if (deadline) {
+      futex_wait_until(signal_, seen, *deadline);
+    } else {
+      futex_wait(signal_, seen);
+    }
+  }
+}
+
+}  // namespace concurrent::futures::detail
