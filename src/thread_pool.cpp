@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cfutures/detail/futex.hpp"
+#include "cfutures/detail/mutex.hpp"
 #include "cfutures/detail/seg_queue.hpp"
 #include "cfutures/detail/thread_annotations.hpp"
 
@@ -126,7 +127,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   // Starts a worker unless max_workers are running; returns whether one started.
   bool start_worker() {
-    std::lock_guard lock(threads_mutex_);
+    MutexLock lock(threads_mutex_);
     if (started_ >= max_workers_) return false;
     const std::size_t index = started_;
     try {
@@ -157,10 +158,10 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   bool shutting_down() const noexcept { return gate_.load(std::memory_order_seq_cst) & kShutDown; }
 
   void join_all() {
-    std::lock_guard join_lock(join_mutex_);
+    MutexLock join_lock(join_mutex_);
     std::vector<std::thread> threads;
     {
-      std::lock_guard lock(threads_mutex_);
+      MutexLock lock(threads_mutex_);
       threads.swap(threads_);
     }
     for (auto& t : threads) {
@@ -295,8 +296,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::atomic<bool> broken_{false};
   std::atomic<std::size_t> alive_{0};
 
-  std::mutex join_mutex_;
-  std::mutex threads_mutex_;
+  Mutex join_mutex_;
+  Mutex threads_mutex_;
   std::vector<std::thread> threads_ CF_GUARDED_BY(threads_mutex_);
   std::size_t started_ CF_GUARDED_BY(threads_mutex_) = 0;
 

@@ -23,7 +23,6 @@
 #include <functional>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <tuple>
@@ -31,6 +30,7 @@
 #include <utility>
 
 #include "cfutures/detail/map_range.hpp"
+#include "cfutures/detail/mutex.hpp"
 #include "cfutures/detail/state.hpp"
 #include "cfutures/detail/thread_annotations.hpp"
 #include "cfutures/errors.hpp"
@@ -110,7 +110,7 @@ namespace detail {
 
 // Lets lazy map ranges reach their executor while it exists (Python keeps a weakref).
 struct ExecutorLink {
-  std::mutex mutex;
+  Mutex mutex;
   Executor* executor CF_GUARDED_BY(mutex) = nullptr;
 };
 
@@ -130,7 +130,7 @@ using stored_range_t = std::conditional_t<std::is_lvalue_reference_v<R>, R, std:
 class Executor {
  public:
   Executor() : link_(std::make_shared<detail::ExecutorLink>()) {
-    std::lock_guard lock(link_->mutex);
+    detail::MutexLock lock(link_->mutex);
     link_->executor = this;
   }
   Executor(const Executor&) = delete;
@@ -188,7 +188,7 @@ class Executor {
   // Stops lazy map ranges from submitting to this executor. Derived destructors call it
   // before tearing down; the base destructor calls it too.
   void detach() noexcept {
-    std::lock_guard lock(link_->mutex);
+    detail::MutexLock lock(link_->mutex);
     link_->executor = nullptr;
   }
 
@@ -259,7 +259,7 @@ class Executor {
         return false;
       } else {
         if (any_at_end(its, ends, std::index_sequence_for<Stored...>{})) return false;
-        std::lock_guard lock(link.mutex);
+        detail::MutexLock lock(link.mutex);
         if (link.executor == nullptr) return false;  // executor destroyed: end quietly
         pending.push_back(link.executor->submit_at(fn, its, std::index_sequence_for<Stored...>{}));
         return true;
