@@ -118,9 +118,10 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   }
 
   void notify_new_task() {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
+    // seq_cst loads after the seq_cst push: a worker that is about to park either is still
+    // counted here or sees the task on its re-check (no fences: TSan does not model them).
     if (!saturated_.load(std::memory_order_relaxed) && !take_idle_token() && start_worker()) return;
-    if (spinning_.load(std::memory_order_relaxed) == 0 && parked_.load(std::memory_order_relaxed) > 0) {
+    if (spinning_.load(std::memory_order_seq_cst) == 0 && parked_.load(std::memory_order_seq_cst) > 0) {
       wake_one();
     }
   }
@@ -253,9 +254,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   // Called by a worker that stopped spinning because it found a task: if more work is queued
   // and nobody else spins, wake a parked worker so the work runs in parallel.
   void wake_helper_if_needed() noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (!queue_.empty() && spinning_.load(std::memory_order_relaxed) == 0 &&
-        parked_.load(std::memory_order_relaxed) > 0) {
+    if (!queue_.empty() && spinning_.load(std::memory_order_seq_cst) == 0 &&
+        parked_.load(std::memory_order_seq_cst) > 0) {
       wake_one();
     }
   }

@@ -106,8 +106,9 @@ class SegQueue {
       }
       std::size_t new_head = head + (std::size_t{1} << kShift);
       if ((new_head & kHasNext) == 0) {
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-        const std::size_t tail = tail_.index.load(std::memory_order_relaxed);
+        // seq_cst (crossbeam uses a fence + relaxed load; TSan does not model fences): orders
+        // this check against pushes and the pool's seq_cst spinning/parked counters.
+        const std::size_t tail = tail_.index.load(std::memory_order_seq_cst);
         if ((head >> kShift) == (tail >> kShift)) return false;  // empty
         if ((head >> kShift) / kLap != (tail >> kShift) / kLap) new_head |= kHasNext;
       }
