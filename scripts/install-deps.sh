@@ -9,6 +9,7 @@ packages=(
   libcereal-dev                                         # process pool serialization
   libcpp-httplib-dev libcurl4-openssl-dev               # seed examples: local flag server + client
   libboost-dev libtbb-dev python3 python3-matplotlib    # peers and plots in bench/compare
+  strace valgrind                                       # bench/costs.sh
 )
 missing=()
 for p in "${packages[@]}"; do
