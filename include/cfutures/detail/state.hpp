@@ -201,7 +201,10 @@ std::string type_name() {
 template <class T>
 class State : public StateBase {
  public:
-  State() = default;
+  // User-provided, so that the union below leaves value_ unconstructed: a defaulted
+  // constructor would be deleted for every T with a non-trivial default constructor
+  // (std::string, std::unique_ptr, std::vector ...).
+  State() noexcept {}  // NOLINT(modernize-use-equals-default): see above
 
   const T& value() const noexcept { return value_; }
   T& mutable_value() noexcept { return value_; }
