@@ -13,12 +13,7 @@
 
 namespace {
 
-namespace cf = concurrent::futures;
-using cftest::FState;
-using cftest::make_future;
-using waittest::expect_split;
-using namespace std::chrono_literals;
-using Futures = std::vector<cf::Future<int>>;
+using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
 TEST(WaitReturnWhen, FirstCompletedWaitsForACompletion) {  // CPython #32 test_first_completed (without the quirk)
   cf::ThreadPoolExecutor pool(2);

@@ -12,10 +12,7 @@
 
 namespace {
 
-namespace cf = concurrent::futures;
-using waittest::expect_split;
-using namespace std::chrono_literals;
-using Futures = std::vector<cf::Future<int>>;
+using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
 TEST(WaitCancelled, CancelledNotNotifiedFutureIsDone) {  // gh-87893: CPython reports it not_done
   cf::Future<int> f;

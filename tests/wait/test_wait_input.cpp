@@ -16,12 +16,7 @@
 
 namespace {
 
-namespace cf = concurrent::futures;
-using cftest::FState;
-using cftest::make_future;
-using waittest::expect_split;
-using namespace std::chrono_literals;
-using Futures = std::vector<cf::Future<int>>;
+using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
 TEST(WaitInput, DuplicatesCountOnce) {  // CPython #31 test_20369
   auto f = make_future(FState::Finished);

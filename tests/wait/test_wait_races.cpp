@@ -12,9 +12,7 @@
 
 namespace {
 
-namespace cf = concurrent::futures;
-using namespace std::chrono_literals;
-using Futures = std::vector<cf::Future<int>>;
+using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
 TEST(WaitRaces, HundredPoolFuturesReleasedAtOnce) {  // CPython #39 test_pending_calls_race
   cf::ThreadPoolExecutor pool(100);

@@ -12,12 +12,7 @@
 
 namespace {
 
-namespace cf = concurrent::futures;
-using cftest::FState;
-using cftest::make_future;
-using waittest::expect_split;
-using namespace std::chrono_literals;
-using Futures = std::vector<cf::Future<int>>;
+using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
 TEST(WaitTimeout, ReturnsPartialResultWithoutThrowing) {  // CPython #38 test_timeout
   cf::ThreadPoolExecutor pool(1);

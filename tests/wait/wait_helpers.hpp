@@ -10,6 +10,10 @@
 namespace waittest {
 
 namespace cf = concurrent::futures;
+using cftest::FState;
+using cftest::make_future;
+using Futures = std::vector<cf::Future<int>>;
+using namespace std::chrono_literals;
 
 // Checks both lists of `result`, in order (wait() keeps the order of first appearance).
 template <class F>
