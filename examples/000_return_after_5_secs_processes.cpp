@@ -1,0 +1,26 @@
+// Seed 000 (and 003), "ProcessPoolExecutor": the same with a pool of processes. The message
+// crosses to the worker process by value (serialized), so it is a std::string.
+#include <string>
+
+#include <cfutures/process_pool.hpp>
+
+#include "common/seed.hpp"
+
+namespace cf = concurrent::futures;
+using seed::print;
+
+std::string return_after_5_secs(std::string message) {
+  seed::sleep(5);
+  return message;
+}
+
+int main(int argc, char** argv) {
+  seed::init(argc, argv);
+  cf::ProcessPoolExecutor pool(3);
+
+  auto future = pool.submit(return_after_5_secs, std::string("hello"));
+  print(future.done());
+  seed::sleep(5);
+  print(future.done());
+  print("Result: " + future.result());
+}
