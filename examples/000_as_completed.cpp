@@ -3,15 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "common/return_after_5_secs.hpp"
 #include "common/seed.hpp"
 
 namespace cf = concurrent::futures;
-using seed::print, seed::randint;
-
-std::string return_after_5_secs(int num) {
-  seed::sleep(randint(1, 5));
-  return "Return of " + std::to_string(num);
-}
+using seed::print;
+using seed::random_sleep::return_after_5_secs;
 
 int main(int argc, char** argv) {
   seed::init(argc, argv);

@@ -4,15 +4,12 @@
 
 #include <cfutures/process_pool.hpp>
 
+#include "common/return_after_5_secs.hpp"
 #include "common/seed.hpp"
 
 namespace cf = concurrent::futures;
 using seed::print;
-
-std::string return_after_5_secs(std::string message) {
-  seed::sleep(5);
-  return message;
-}
+using seed::return_after_5_secs;
 
 int main(int argc, char** argv) {
   seed::init(argc, argv);
