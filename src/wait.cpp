@@ -95,7 +95,12 @@ CompletionQueue::CompletionQueue(std::vector<StateBase*> pending) {
 }
 
 CompletionQueue::~CompletionQueue() {
-  for (StateBase* s : registered_) s->remove_waiter(this);
+  // A state returned by next() may be freed already (as_completed keeps no reference to what
+  // it yielded): skip those; next() unregistered them. The others are still owned by the
+  // AsCompleted that owns this queue.
+  for (StateBase* s : registered_) {
+    if (returned_.count(s) == 0) s->remove_waiter(this);
+  }
 }
 
 void CompletionQueue::on_done(StateBase& state) noexcept {
@@ -111,9 +116,18 @@ StateBase* CompletionQueue::next(std::optional<std::chrono::steady_clock::time_p
                                  std::size_t unfinished, std::size_t total) {
   for (;;) {
     const std::uint32_t seen = signal_.load(std::memory_order_acquire);
+    StateBase* state = nullptr;
     {
       SpinGuard guard(lock_);
-      if (next_arrived_ < arrived_.size()) return arrived_[next_arrived_++];
+      if (next_arrived_ < arrived_.size()) state = arrived_[next_arrived_++];
+    }
+    if (state != nullptr) {
+      // on_done() for this state may still be running in the completing thread: it runs under
+      // the state's lock, so unregistering (which takes that lock) waits for it to return.
+      // After this nothing here refers to the state, which the caller may free.
+      state->remove_waiter(this);
+      returned_.insert(state);
+      return state;
     }
     if (deadline && std::chrono::steady_clock::now() >= *deadline) {
       throw TimeoutError(std::to_string(unfinished) + " (of " + std::to_string(total) +

@@ -19,6 +19,7 @@
 #include <string>
 #include <type_traits>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -88,13 +89,15 @@ class CompletionQueue final : public Waiter {
   CompletionQueue& operator=(const CompletionQueue&) = delete;
   ~CompletionQueue();
   // Next completed state (already-done ones first, in input order); throws TimeoutError with
-  // "N (of M) futures unfinished" once `deadline` passes with nothing completed.
+  // "N (of M) futures unfinished" once `deadline` passes with nothing completed. The queue
+  // never touches a returned state again, so the caller may free it at once.
   StateBase* next(std::optional<std::chrono::steady_clock::time_point> deadline, std::size_t unfinished,
                   std::size_t total);
   void on_done(StateBase& state) noexcept override;
 
  private:
   std::vector<StateBase*> registered_;  // states this waiter is registered on
+  std::unordered_set<const StateBase*> returned_;  // states next() returned (reader only)
   SpinLock lock_;
   std::vector<StateBase*> arrived_ CF_GUARDED_BY(lock_);
   std::size_t next_arrived_ = 0;  // consumed prefix of arrived_ (touched by the reader only)
