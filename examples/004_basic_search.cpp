@@ -6,7 +6,6 @@
 #include "common/search.hpp"
 
 namespace cf = concurrent::futures;
-using namespace std::string_literals;
 using seed::search, seed::file, seed::print;
 
 template <class Executor>
@@ -14,9 +13,9 @@ void basic_search() {
   cf::Future<std::string> future1, future2, future3;
   {
     Executor executor(5);
-    future1 = executor.submit(search, file("test1.txt"), "Test"s);
-    future2 = executor.submit(search, file("test2.txt"), "synergy"s);
-    future3 = executor.submit(search, file("test3.txt"), "Something Else"s);
+    future1 = executor.submit(search, file("test1.txt"), "Test");
+    future2 = executor.submit(search, file("test2.txt"), "synergy");
+    future3 = executor.submit(search, file("test3.txt"), "Something Else");
   }
   print(future1.result());
   print(future2.result());

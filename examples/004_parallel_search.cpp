@@ -6,7 +6,6 @@
 #include "common/search.hpp"
 
 namespace cf = concurrent::futures;
-using namespace std::string_literals;
 using seed::search, seed::files, seed::print;
 
 template <class Executor>
@@ -14,7 +13,7 @@ void parallel_search() {
   std::vector<cf::Future<std::string>> futures;
   {
     Executor executor(5);
-    for (const auto& search_target : files()) futures.push_back(executor.submit(search, search_target, "Synergy"s));
+    for (const auto& search_target : files()) futures.push_back(executor.submit(search, search_target, "Synergy"));
   }
 
   auto results = cf::wait(futures);

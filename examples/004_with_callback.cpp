@@ -5,15 +5,14 @@
 
 #include "common/search.hpp"
 
-using namespace std::string_literals;
 using seed::search, seed::file, seed::process_result;
 
 template <class Executor>
 void with_callback() {
   Executor executor(5);
-  executor.submit(search, file("test1.txt"), "Test"s).add_done_callback(process_result);
-  executor.submit(search, file("test2.txt"), "Tset"s).add_done_callback(process_result);
-  executor.submit(search, file("test3.txt"), "Something"s).add_done_callback(process_result);
+  executor.submit(search, file("test1.txt"), "Test").add_done_callback(process_result);
+  executor.submit(search, file("test2.txt"), "Tset").add_done_callback(process_result);
+  executor.submit(search, file("test3.txt"), "Something").add_done_callback(process_result);
 }
 
 int main(int argc, char** argv) {

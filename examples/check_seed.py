@@ -2,6 +2,7 @@
 """Runs one seed twin (a C++ twin of a seed tutorial's Python program) and checks its output.
 
     check_seed.py CHECK EXE [ARGS...] [--flag-server=FLAG_SERVER_EXE]
+    check_seed.py guide GUIDE.md REPO_ROOT [--update]
 
 CHECK names the expectations (the twin's name). The twin runs in a fresh temporary directory
 with CFUTURES_EXAMPLES_FAST=1 (every sleep and server delay scaled by 0.01). The checks are
@@ -9,6 +10,10 @@ about structure, never about timing: the counts, the values, the order wherever 
 semantics fix one (map, result() in program order, a callback before the pool's shutdown
 returns), and the error lines. With --flag-server, a standalone flag server is started first
 and the twin downloads from it through CFUTURES_FLAGS_URL.
+
+`guide` checks that docs/from-python.md shows every twin: each `<!-- twin: PATH -->` marker is
+followed by a ```cpp block holding that file exactly, and every examples/0*.cpp has one.
+--update rewrites those blocks from the files instead.
 """
 import math
 import os
@@ -235,6 +240,36 @@ def check_004_as_completed(out, work):
     expect_same_set(out.splitlines(), ["callback on result: " + line for line in SEARCH_SYNERGY], "results")
 
 
+# ---- the guide ----------------------------------------------------------------------------
+
+TWIN_BLOCK = re.compile(r"<!-- twin: (\S+) -->\n```cpp\n(.*?)```\n", re.S)
+
+
+def check_guide(guide, root, update):
+    with open(guide) as f:
+        text = f.read()
+
+    def source(path):
+        with open(os.path.join(root, path)) as f:
+            return f.read()
+
+    if update:
+        text = TWIN_BLOCK.sub(lambda m: f"<!-- twin: {m.group(1)} -->\n```cpp\n{source(m.group(1))}```\n", text)
+        with open(guide, "w") as f:
+            f.write(text)
+    shown = {m.group(1): m.group(2) for m in TWIN_BLOCK.finditer(text)}
+    twins = sorted("examples/" + name for name in os.listdir(os.path.join(root, "examples"))
+                   if re.fullmatch(r"00\d_\w+\.cpp", name))
+    missing = [t for t in twins if t not in shown]
+    stale = [path for path, code in shown.items() if code != source(path)]
+    if missing or stale or len(twins) != 18:
+        print(f"FAILED guide: {len(twins)} twins (18 expected); not in {guide}: {missing}; "
+              f"shown differently from the file: {stale} (run check_seed.py guide {guide} {root} --update)")
+        return 1
+    print(f"ok guide: all {len(twins)} twins and {len(shown) - len(twins)} helpers shown as they are")
+    return 0
+
+
 # ---- running ------------------------------------------------------------------------------
 
 def start_flag_server(exe, env):
@@ -249,6 +284,8 @@ def start_flag_server(exe, env):
 def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__)
+    if argv[1] == "guide":
+        return check_guide(argv[2], argv[3], "--update" in argv[4:])
     check, exe = argv[1], os.path.abspath(argv[2])
     args = [a for a in argv[3:] if not a.startswith("--flag-server=")]
     flag_server = [a.split("=", 1)[1] for a in argv[3:] if a.startswith("--flag-server=")]
