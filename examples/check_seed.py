@@ -4,8 +4,8 @@
     check_seed.py CHECK EXE [ARGS...] [--flag-server=FLAG_SERVER_EXE]
     check_seed.py guide GUIDE.md REPO_ROOT [--update]
 
-CHECK names the expectations (the twin's name). The twin runs in a fresh temporary directory
-with CFUTURES_EXAMPLES_FAST=1 (every sleep and server delay scaled by 0.01). The checks are
+CHECK names the expectations (the twin's name). The twin runs in a fresh temporary directory,
+with ARGS (the tests pass --fast: every sleep and server delay x 0.01). The checks are
 about structure, never about timing: the counts, the values, the order wherever the seed's
 semantics fix one (map, result() in program order, a callback before the pool's shutdown
 returns), and the error lines. With --flag-server, a standalone flag server is started first
@@ -273,7 +273,7 @@ def check_guide(guide, root, update):
 # ---- running ------------------------------------------------------------------------------
 
 def start_flag_server(exe, env):
-    server = subprocess.Popen([exe, "--port=0"], stdout=subprocess.PIPE, text=True, env=env)
+    server = subprocess.Popen([exe, "--port=0", "--fast"], stdout=subprocess.PIPE, text=True, env=env)
     first = server.stdout.readline().strip()
     if not first.startswith("CFUTURES_FLAGS_URL=http://"):
         server.kill()
@@ -289,9 +289,7 @@ def main(argv):
     check, exe = argv[1], os.path.abspath(argv[2])
     args = [a for a in argv[3:] if not a.startswith("--flag-server=")]
     flag_server = [a.split("=", 1)[1] for a in argv[3:] if a.startswith("--flag-server=")]
-    env = dict(os.environ, CFUTURES_EXAMPLES_FAST="1")
-    env.pop("CFUTURES_FLAGS_URL", None)
-    env.pop("CFUTURES_EXAMPLES_SCALE", None)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CFUTURES_")}
     server = None
     out = ""
     with tempfile.TemporaryDirectory(prefix="cfutures-seed-") as work:
