@@ -107,9 +107,8 @@ def check_000_wait(out, work):
         done = re.findall(r"<Future at (0x[0-9a-f]+) state=(\w+)", m.group(1))
         not_done = re.findall(r"<Future at (0x[0-9a-f]+) state=(\w+)", m.group(2))
         expect(len({a for a, _ in done + not_done}) == 5, f"{return_when}: expected 5 distinct futures")
+        # (a future in not_done may have finished by the time it is printed: no check there)
         expect(all(state == "finished" for _, state in done), f"{return_when}: a future in done is not finished")
-        expect(all(state in ("pending", "running") for _, state in not_done),
-               f"{return_when}: a future in not_done is done")
         if return_when == "FIRST_COMPLETED":
             expect(len(done) >= 1, "FIRST_COMPLETED returned with nothing done")
         else:  # nothing raises, so FIRST_EXCEPTION waits for all, as ALL_COMPLETED
