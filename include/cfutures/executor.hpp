@@ -121,6 +121,14 @@ using call_result_t = std::invoke_result_t<std::decay_t<F>&&, std::decay_t<A>&&.
 template <class T>
 inline constexpr bool is_map_options_v = std::is_same_v<std::remove_cvref_t<T>, MapOptions>;
 
+// Whether the last of `A...` is a MapOptions (false for an empty pack, without naming the
+// "last" element of an empty pack, which would not compile).
+template <class... A>
+inline constexpr bool last_is_map_options_v = false;
+template <class A0, class... A>
+inline constexpr bool last_is_map_options_v<A0, A...> =
+    is_map_options_v<std::tuple_element_t<sizeof...(A), std::tuple<A0, A...>>>;
+
 // A range kept alive by a lazy map: the range itself if it was an rvalue, else a reference.
 template <class R>
 using stored_range_t = std::conditional_t<std::is_lvalue_reference_v<R>, R, std::remove_cvref_t<R>>;
@@ -162,8 +170,7 @@ class Executor {
   // it). Throws std::invalid_argument if chunksize or buffersize is 0.
   template <class F, class... Args>
   auto map(F&& fn, Args&&... args) {
-    if constexpr (sizeof...(Args) > 0 &&
-                  detail::is_map_options_v<std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>>) {
+    if constexpr (detail::last_is_map_options_v<Args...>) {
       auto all = std::forward_as_tuple(std::forward<Args>(args)...);
       return map_with_options(std::forward<F>(fn), std::get<sizeof...(Args) - 1>(all), std::move(all),
                               std::make_index_sequence<sizeof...(Args) - 1>{});

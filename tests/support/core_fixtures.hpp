@@ -20,7 +20,11 @@
 #include <string>
 #include <utility>
 
-#include <cfutures/cfutures.hpp>
+#include <cfutures/errors.hpp>
+#include <cfutures/executor.hpp>
+#include <cfutures/future.hpp>
+#include <cfutures/thread_pool.hpp>
+#include <cfutures/wait.hpp>
 
 namespace cftest {
 
