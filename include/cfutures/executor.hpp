@@ -17,6 +17,7 @@
 //   };
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -156,6 +157,7 @@ class Executor {
     static_assert(std::is_void_v<R> || std::is_move_constructible_v<R>,
                   "submit: the call's result type must be move-constructible");
     using Call = detail::BoundCall<std::decay_t<F>, std::decay_t<A>...>;
+    if (shut_down_.load(std::memory_order_acquire)) throw ExecutorShutdown();
     auto* state = new detail::TaskState<R, Call>(
         Call{std::forward<F>(fn), std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)});
     Future<R> future = detail::HandleAccess::adopt(static_cast<detail::State<R>*>(state));
@@ -181,10 +183,13 @@ class Executor {
 
   // Stops accepting work. With cancel_futures, futures not yet started are cancelled. With
   // wait, returns only when every started task is done and the workers are released.
-  // Calling it again is harmless. The base version only refuses further map submissions.
+  // Calling it again is harmless. The base version makes submit() and map() throw
+  // ExecutorShutdown from then on (enough for an executor without resources of its own); an
+  // override that keeps its own shutdown state need not call it.
   virtual void shutdown(bool wait = true, bool cancel_futures = false) {
     (void)wait;
     (void)cancel_futures;
+    shut_down_.store(true, std::memory_order_release);
   }
 
  protected:
@@ -282,6 +287,7 @@ class Executor {
   };
 
   std::shared_ptr<detail::ExecutorLink> link_;
+  std::atomic<bool> shut_down_{false};  // set by the base shutdown()
 };
 
 }  // namespace concurrent::futures
