@@ -271,6 +271,39 @@ def check_guide(guide, root, update):
 
 # ---- running ------------------------------------------------------------------------------
 
+def session_members(sid):
+    """The processes of session `sid` that are still alive."""
+    members = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: the session
+            members.append(int(entry))
+    return members
+
+
+def run_alone(command, cwd, env):
+    """Runs `command` in a session of its own; fails if it outlives 50 s or leaves a process
+    behind (a worker, a fork server), and kills whatever it left."""
+    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=50)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+        raise CheckFailed(f"still running after 50 s\nstderr:\n{err}")
+    finally:
+        left = session_members(proc.pid)
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+    expect(not left, f"left processes behind: {left}")
+    return out, err, proc.returncode
+
+
 def start_flag_server(exe, env):
     server = subprocess.Popen([exe, "--port=0", "--fast"], stdout=subprocess.PIPE, text=True, env=env)
     first = server.stdout.readline().strip()
@@ -296,10 +329,9 @@ def main(argv):
             if flag_server:
                 server, url = start_flag_server(os.path.abspath(flag_server[0]), env)
                 env["CFUTURES_FLAGS_URL"] = url
-            run = subprocess.run([exe] + args, cwd=work, env=env, capture_output=True, text=True, timeout=50)
-            out = run.stdout
-            expect(run.returncode == 0, f"exit status {run.returncode}\nstderr:\n{run.stderr}")
-            expect(run.stderr == "", f"unexpected stderr:\n{run.stderr}")
+            out, err, status = run_alone([exe] + args, work, env)
+            expect(status == 0, f"exit status {status}\nstderr:\n{err}")
+            expect(err == "", f"unexpected stderr:\n{err}")
             base = globals()["check_" + check](out, work)
             if server:
                 expect(base == url, f"downloaded from {base}, not from the flag server at {url}")
