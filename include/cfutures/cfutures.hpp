@@ -13,5 +13,7 @@
 #include "cfutures/errors.hpp"     // IWYU pragma: export
 #include "cfutures/executor.hpp"   // IWYU pragma: export
 #include "cfutures/future.hpp"     // IWYU pragma: export
+#include "cfutures/process_pool.hpp"  // IWYU pragma: export
+#include "cfutures/serialization.hpp"  // IWYU pragma: export
 #include "cfutures/thread_pool.hpp"  // IWYU pragma: export
 #include "cfutures/wait.hpp"       // IWYU pragma: export
