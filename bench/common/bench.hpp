@@ -5,7 +5,6 @@
 #pragma once
 
 #include <malloc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -138,10 +137,15 @@ inline double rss_bytes() {  // resident set now
   statm >> pages_total >> pages_resident;
   return static_cast<double>(pages_resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
 }
-inline double peak_rss_bytes() {  // high-water mark of the resident set
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return static_cast<double>(usage.ru_maxrss) * 1024.0;
+// High-water mark of the resident set of this program (VmHWM). Not getrusage's ru_maxrss:
+// that one survives execve, so it would report the launching process's peak when that was larger.
+inline double peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) * 1024.0;
+  }
+  return NAN;
 }
 inline double heap_bytes() {  // bytes handed out by malloc now (glibc), all arenas
   struct mallinfo2 info = mallinfo2();

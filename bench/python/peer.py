@@ -13,7 +13,6 @@ import concurrent.futures as cf
 import json
 import math
 import os
-import resource
 import statistics
 import sys
 import threading
@@ -58,7 +57,12 @@ def percentile(sorted_values, q):
 
 
 def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
+    """VmHWM (ru_maxrss would survive exec and report the launcher's peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / 1e6
+    return None
 
 
 def rss_bytes():
