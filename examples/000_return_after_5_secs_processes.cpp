@@ -1,5 +1,5 @@
 // Seed 000 (and 003), "ProcessPoolExecutor": the same with a pool of processes. The message
-// crosses to the worker process by value (serialized), so it is a std::string.
+// crosses to the worker process by value (serialized, as the std::string the function takes).
 #include <string>
 
 #include <cfutures/process_pool.hpp>
@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
   seed::init(argc, argv);
   cf::ProcessPoolExecutor pool(3);
 
-  auto future = pool.submit(return_after_5_secs, std::string("hello"));
+  auto future = pool.submit(return_after_5_secs, "hello");
   print(future.done());
   seed::sleep(5);
   print(future.done());
