@@ -10,8 +10,8 @@
 // Reproduce (Release build, from the repository root):
 //   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DCFUTURES_BUILD_TESTS=OFF
 //         -DCFUTURES_BUILD_EXAMPLES=OFF
-//   cmake --build build-bench -j2 --target cf_core_bench
-//   build-bench/bench/cf_core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+//   cmake --build build-bench -j2 --target core_bench
+//   build-bench/bench/core_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
 #include <cfutures/cfutures.hpp>
