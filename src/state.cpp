@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 #include <sstream>
+#include <utility>
 
 namespace concurrent::futures::detail {
 
@@ -98,10 +99,10 @@ void StateBase::run_hooks() noexcept {
   Hooks* hooks;
   {
     SpinGuard guard(lock_);
-    hooks = hooks_;
-    hooks_ = nullptr;
-    if (hooks == nullptr) return;
+    hooks = std::exchange(hooks_, nullptr);
     // Under the lock, so that a waiter that unregisters afterwards is never touched again.
+    if (Waiter* first = std::exchange(waiter_, nullptr)) first->on_done(*this);
+    if (hooks == nullptr) return;
     for (Waiter* waiter : hooks->waiters) waiter->on_done(*this);
   }
   for (auto& callback : hooks->callbacks) {
@@ -146,6 +147,11 @@ void StateBase::add_done_callback(std::function<void(StateBase&)> callback) {
 bool StateBase::add_waiter(Waiter* waiter) {
   SpinGuard guard(lock_);
   if (is_done_phase(phase())) return false;
+  if (waiter_ == nullptr) {
+    if (!mark_hooked()) return false;
+    waiter_ = waiter;
+    return true;
+  }
   if (hooks_ == nullptr) hooks_ = new Hooks;
   hooks_->waiters.push_back(waiter);
   if (mark_hooked()) return true;
@@ -155,6 +161,10 @@ bool StateBase::add_waiter(Waiter* waiter) {
 
 void StateBase::remove_waiter(Waiter* waiter) noexcept {
   SpinGuard guard(lock_);
+  if (waiter_ == waiter) {
+    waiter_ = nullptr;
+    return;
+  }
   if (hooks_ == nullptr) return;
   auto& waiters = hooks_->waiters;
   waiters.erase(std::remove(waiters.begin(), waiters.end(), waiter), waiters.end());

@@ -1,5 +1,6 @@
 #include "cfutures/wait.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace concurrent::futures::detail {
@@ -72,24 +73,25 @@ void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_wh
   for (StateBase* s : registered) s->remove_waiter(&group);
 }
 
-CompletionQueue::CompletionQueue(std::vector<StateBase*> pending) {
+CompletionQueue::CompletionQueue(const std::vector<StateBase*>& states)
+    : states_(states), registered_(states.size(), 0), returned_(states.size(), 0) {
+  by_address_.reserve(states_.size());
+  for (std::size_t i = 0; i < states_.size(); ++i) by_address_.emplace_back(states_[i], i);
+  std::sort(by_address_.begin(), by_address_.end());
   // Futures done at the call come first, in input order; the rest as they complete.
-  std::vector<bool> was_done(pending.size());
-  std::vector<StateBase*> done_first;
-  for (std::size_t i = 0; i < pending.size(); ++i) {
-    if ((was_done[i] = pending[i]->done())) done_first.push_back(pending[i]);
-  }
+  std::vector<char> was_done(states_.size(), 0);
   {
     SpinGuard guard(lock_);
-    arrived_ = std::move(done_first);
+    for (std::size_t i = 0; i < states_.size(); ++i) {
+      if ((was_done[i] = states_[i]->done())) arrived_.push_back(i);
+    }
   }
-  registered_.reserve(pending.size());
-  for (std::size_t i = 0; i < pending.size(); ++i) {
+  for (std::size_t i = 0; i < states_.size(); ++i) {
     if (was_done[i]) continue;
-    if (pending[i]->add_waiter(this)) {
-      registered_.push_back(pending[i]);
+    if (states_[i]->add_waiter(this)) {
+      registered_[i] = 1;
     } else {
-      on_done(*pending[i]);  // completed since the first pass
+      on_done(*states_[i]);  // completed since the first pass
     }
   }
 }
@@ -98,47 +100,60 @@ CompletionQueue::~CompletionQueue() {
   // A state returned by next() may be freed already (as_completed keeps no reference to what
   // it yielded): skip those; next() unregistered them. The others are still owned by the
   // AsCompleted that owns this queue.
-  for (StateBase* s : registered_) {
-    if (returned_.count(s) == 0) s->remove_waiter(this);
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    if (registered_[i] && !returned_[i]) states_[i]->remove_waiter(this);
   }
+}
+
+std::size_t CompletionQueue::position_of(const StateBase* state) const noexcept {
+  const auto it = std::lower_bound(by_address_.begin(), by_address_.end(),
+                                   std::pair<const StateBase*, std::size_t>(state, 0));
+  return it->second;
 }
 
 void CompletionQueue::on_done(StateBase& state) noexcept {
+  const std::size_t position = position_of(&state);
   {
     SpinGuard guard(lock_);
-    arrived_.push_back(&state);
+    arrived_.push_back(position);
   }
-  signal_.fetch_add(1, std::memory_order_acq_rel);
-  futex_wake_all(signal_);
+  signal_.fetch_add(1, std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_seq_cst)) futex_wake_all(signal_);  // else no syscall
 }
 
-StateBase* CompletionQueue::next(std::optional<std::chrono::steady_clock::time_point> deadline,
-                                 std::size_t unfinished, std::size_t total) {
+std::size_t CompletionQueue::next(std::optional<std::chrono::steady_clock::time_point> deadline,
+                                  std::size_t unfinished) {
   for (;;) {
     const std::uint32_t seen = signal_.load(std::memory_order_acquire);
-    StateBase* state = nullptr;
+    std::optional<std::size_t> position;
     {
       SpinGuard guard(lock_);
-      if (next_arrived_ < arrived_.size()) state = arrived_[next_arrived_++];
+      if (next_arrived_ < arrived_.size()) position = arrived_[next_arrived_++];
     }
-    if (state != nullptr) {
+    if (position) {
       // on_done() for this state may still be running in the completing thread: it runs under
       // the state's lock, so unregistering (which takes that lock) waits for it to return.
       // After this nothing here refers to the state, which the caller may free.
-      state->remove_waiter(this);
-      returned_.insert(state);
-      return state;
+      if (registered_[*position]) states_[*position]->remove_waiter(this);
+      returned_[*position] = 1;
+      return *position;
     }
     if (deadline && std::chrono::steady_clock::now() >= *deadline) {
-      throw TimeoutError(std::to_string(unfinished) + " (of " + std::to_string(total) +
+      throw TimeoutError(std::to_string(unfinished) + " (of " + std::to_string(states_.size()) +
                          ") futures unfinished");
     }
     if (spin_until([&] { return signal_.load(std::memory_order_acquire) != seen; })) continue;
-    if (deadline) {
-      futex_wait_until(signal_, seen, *deadline);
-    } else {
-      futex_wait(signal_, seen);
+    // Announce the sleep before re-checking the word (futex_wait compares it): an arrival
+    // either sees sleeping_ and wakes us, or bumped signal_ before the check.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (signal_.load(std::memory_order_seq_cst) == seen) {
+      if (deadline) {
+        futex_wait_until(signal_, seen, *deadline);
+      } else {
+        futex_wait(signal_, seen);
+      }
     }
+    sleeping_.store(false, std::memory_order_relaxed);
   }
 }
 

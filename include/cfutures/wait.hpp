@@ -10,6 +10,8 @@
 // returns (CPython can hang there: gh-87893, gh-109934).
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>
@@ -18,8 +20,6 @@
 #include <optional>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -55,13 +55,24 @@ void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_wh
 template <class Range>
 using future_of_t = std::remove_cvref_t<decltype(*std::begin(std::declval<const Range&>()))>;
 
-// The distinct futures of `fs` in order of first appearance.
+// The distinct futures of `fs` in order of first appearance. Sort-based, so deduplicating
+// allocates nothing per future (a hash set would allocate a node each).
 template <class F, class Range>
 std::vector<F> unique_futures(const Range& fs) {
+  std::vector<F> all;
+  for (const auto& f : fs) all.push_back(f);
+  std::vector<std::pair<const StateBase*, std::size_t>> keys;
+  keys.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) keys.emplace_back(HandleAccess::state(all[i]), i);
+  std::sort(keys.begin(), keys.end());
+  std::vector<char> first(all.size(), 0);
+  for (std::size_t k = 0; k < keys.size(); ++k) {
+    if (k == 0 || keys[k].first != keys[k - 1].first) first[keys[k].second] = 1;
+  }
   std::vector<F> unique;
-  std::unordered_map<const StateBase*, std::size_t> seen;
-  for (const auto& f : fs) {
-    if (seen.emplace(HandleAccess::state(f), unique.size()).second) unique.push_back(f);
+  unique.reserve(all.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (first[i]) unique.push_back(std::move(all[i]));
   }
   return unique;
 }
@@ -84,24 +95,29 @@ DoneAndNotDone<F> wait_impl(const Range& fs, ReturnWhen return_when,
 // The shared part of as_completed: a waiter that queues futures as they complete.
 class CompletionQueue final : public Waiter {
  public:
-  explicit CompletionQueue(std::vector<StateBase*> pending);
+  // `states` are distinct; next() returns positions in it.
+  explicit CompletionQueue(const std::vector<StateBase*>& states);
   CompletionQueue(const CompletionQueue&) = delete;
   CompletionQueue& operator=(const CompletionQueue&) = delete;
   ~CompletionQueue();
-  // Next completed state (already-done ones first, in input order); throws TimeoutError with
-  // "N (of M) futures unfinished" once `deadline` passes with nothing completed. The queue
-  // never touches a returned state again, so the caller may free it at once.
-  StateBase* next(std::optional<std::chrono::steady_clock::time_point> deadline, std::size_t unfinished,
-                  std::size_t total);
+  // Position of the next completed state (those done at construction first, in input order);
+  // throws TimeoutError with "N (of M) futures unfinished" once `deadline` passes with nothing
+  // completed. The queue never touches a returned state again, so the caller may free it.
+  std::size_t next(std::optional<std::chrono::steady_clock::time_point> deadline, std::size_t unfinished);
   void on_done(StateBase& state) noexcept override;
 
  private:
-  std::vector<StateBase*> registered_;  // states this waiter is registered on
-  std::unordered_set<const StateBase*> returned_;  // states next() returned (reader only)
+  std::size_t position_of(const StateBase* state) const noexcept;
+
+  std::vector<StateBase*> states_;
+  std::vector<std::pair<const StateBase*, std::size_t>> by_address_;  // sorted, for position_of
+  std::vector<char> registered_;  // by position: this waiter is registered on the state
+  std::vector<char> returned_;    // by position: next() returned it (reader only)
   SpinLock lock_;
-  std::vector<StateBase*> arrived_ CF_GUARDED_BY(lock_);
+  std::vector<std::size_t> arrived_ CF_GUARDED_BY(lock_);
   std::size_t next_arrived_ = 0;  // consumed prefix of arrived_ (touched by the reader only)
   std::atomic<std::uint32_t> signal_{0};  // futex word: bumped on every arrival
+  std::atomic<bool> sleeping_{false};     // the reader is (about to be) in futex_wait
 };
 
 }  // namespace detail
@@ -165,12 +181,8 @@ class AsCompleted {
       : deadline_(deadline), futures_(detail::unique_futures<F>(fs)) {
     std::vector<detail::StateBase*> states;
     states.reserve(futures_.size());
-    for (std::size_t i = 0; i < futures_.size(); ++i) {
-      auto* s = detail::HandleAccess::state(futures_[i]);
-      index_.emplace(s, i);
-      states.push_back(s);
-    }
-    queue_ = std::make_unique<detail::CompletionQueue>(std::move(states));
+    for (const auto& f : futures_) states.push_back(detail::HandleAccess::state(f));
+    queue_ = std::make_unique<detail::CompletionQueue>(states);
   }
 
   iterator begin() { return iterator(this); }
@@ -188,13 +200,11 @@ class AsCompleted {
   }
   void fetch() {
     if (yielded_ == futures_.size()) throw std::out_of_range("cf::as_completed: read past the end");
-    auto* s = queue_->next(deadline_, futures_.size() - yielded_, futures_.size());
-    current_ = std::move(futures_[index_.at(s)]);  // drop our reference to it
+    current_ = std::move(futures_[queue_->next(deadline_, futures_.size() - yielded_)]);  // ours dropped
   }
 
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::vector<F> futures_;
-  std::unordered_map<const detail::StateBase*, std::size_t> index_;
   std::unique_ptr<detail::CompletionQueue> queue_;
   std::optional<F> current_;
   std::size_t yielded_ = 0;

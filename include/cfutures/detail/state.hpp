@@ -179,6 +179,8 @@ class StateBase {
   mutable std::atomic<std::uint32_t> word_{kPending};
   mutable SpinLock lock_;
   Hooks* hooks_ CF_GUARDED_BY(lock_) = nullptr;
+  // The first waiter, inline: wait() and as_completed() then register without allocating.
+  Waiter* waiter_ CF_GUARDED_BY(lock_) = nullptr;
   // Written by the claiming thread before publish(kFailed); read after observing kFailed.
   std::exception_ptr error_;
 };
