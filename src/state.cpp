@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <memory>
 #include <sstream>
+#include <string_view>
 #include <utility>
 
 namespace concurrent::futures::detail {
@@ -272,7 +273,19 @@ std::string demangle(const char* mangled) {
   int status = 0;
   std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
                                               std::free);
-  return status == 0 && name ? std::string(name.get()) : std::string(mangled);
+  std::string result = status == 0 && name ? std::string(name.get()) : std::string(mangled);
+  // Spell library types as users write them: "std::string", not the ABI's full template.
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string"},
+      {"std::__cxx11::", "std::"},
+  };
+  for (const auto& [long_name, short_name] : kAliases) {
+    for (auto at = result.find(long_name); at != std::string::npos; at = result.find(long_name, at)) {
+      result.replace(at, long_name.size(), short_name);
+      at += short_name.size();
+    }
+  }
+  return result;
 }
 
 void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept {
