@@ -135,7 +135,10 @@ void StateBase::add_done_callback(std::function<void(StateBase&)> callback) {
       if (hooks_ == nullptr) hooks_ = new Hooks;
       hooks_->callbacks.push_back(std::move(callback));
       if (mark_hooked()) return;
-      hooks_->callbacks.pop_back();  // completed meanwhile: run it here instead
+      // Completed meanwhile: take the callback back (it was moved into the list) and run it
+      // here instead.
+      callback = std::move(hooks_->callbacks.back());
+      hooks_->callbacks.pop_back();
     }
   }
   try {
