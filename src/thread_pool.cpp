@@ -31,6 +31,13 @@ std::size_t usable_cpu_count() noexcept {
 
 namespace detail {
 
+class ThreadPoolCore;
+
+namespace {
+// The pool whose worker the calling thread is (null in other threads).
+thread_local const ThreadPoolCore* tl_worker_of = nullptr;
+}  // namespace
+
 // The pool's shared core. Workers hold it through a shared_ptr, so a pool destroyed by one of
 // its own tasks stays intact until that task returns.
 //
@@ -51,6 +58,17 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     while (queue_.pop(task)) {
       task->drop_cancelled();
       task->release();
+    }
+    // Threads nobody joined: the pool was shut down (or destroyed) from one of its own tasks,
+    // so the last worker to finish owns the core. Every other worker has returned from
+    // worker_main (they each held a reference), so joining them is immediate.
+    MutexLock lock(threads_mutex_);
+    for (auto& t : threads_) {
+      if (t.get_id() == std::this_thread::get_id()) {
+        t.detach();
+      } else {
+        t.join();
+      }
     }
   }
 
@@ -80,7 +98,12 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       }
     }
     wake_all();
-    if (wait) join_all();
+    if (!wait) return;
+    if (tl_worker_of == this) {
+      wait_for_other_workers();  // a worker cannot join itself
+    } else {
+      join_all();
+    }
   }
 
   std::size_t worker_count() const noexcept { return alive_.load(std::memory_order_acquire); }
@@ -158,6 +181,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   bool shutting_down() const noexcept { return gate_.load(std::memory_order_seq_cst) & kShutDown; }
 
+  // shutdown(wait=true) from outside the pool: joins every worker. A worker waiting in
+  // wait_for_other_workers() takes no lock, so joining it cannot deadlock.
   void join_all() {
     MutexLock join_lock(join_mutex_);
     std::vector<std::thread> threads;
@@ -165,13 +190,28 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       MutexLock lock(threads_mutex_);
       threads.swap(threads_);
     }
-    for (auto& t : threads) {
-      if (t.get_id() == std::this_thread::get_id()) {
-        t.detach();  // shutdown from one of our own tasks: this worker ends by itself
-      } else {
-        t.join();
-      }
+    for (auto& t : threads) t.join();
+  }
+
+  // shutdown(wait=true) from one of the pool's own tasks (or callbacks): waits until every
+  // other worker has exited. A worker that waits here too counts as done (it leaves once its
+  // own task returns), so two tasks shutting their pool down at once do not wait for each
+  // other. The threads are joined later by a shutdown from outside, by the destructor, or
+  // (when the pool was destroyed by its own task) by the last worker's ~ThreadPoolCore.
+  void wait_for_other_workers() noexcept {
+    in_task_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    for (;;) {
+      const std::uint32_t epoch = exits_.load(std::memory_order_seq_cst);
+      if (alive_.load(std::memory_order_seq_cst) <= in_task_waiters_.load(std::memory_order_seq_cst)) break;
+      futex_wait(exits_, epoch);
     }
+    in_task_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  }
+
+  void on_worker_exit() noexcept {
+    alive_.fetch_sub(1, std::memory_order_seq_cst);
+    exits_.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(exits_);
   }
 
   void name_this_thread(std::size_t index) const {
@@ -181,6 +221,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   }
 
   void worker_main(std::size_t index) {
+    tl_worker_of = this;
     name_this_thread(index);
     if (initializer_) {
       try {
@@ -188,7 +229,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       } catch (...) {
         report_initializer_error(std::current_exception());
         break_pool();
-        alive_.fetch_sub(1, std::memory_order_acq_rel);
+        on_worker_exit();
         return;
       }
     }
@@ -208,7 +249,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       }
       task->release();
     }
-    alive_.fetch_sub(1, std::memory_order_acq_rel);
+    on_worker_exit();
   }
 
   // Spins, then parks, until a task arrives (returned) or the pool shuts down with an empty
@@ -295,6 +336,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::atomic<bool> saturated_{false};
   std::atomic<bool> broken_{false};
   std::atomic<std::size_t> alive_{0};
+  std::atomic<std::size_t> in_task_waiters_{0};  // workers in wait_for_other_workers()
+  std::atomic<std::uint32_t> exits_{0};          // futex word: bumped when a worker exits
 
   Mutex join_mutex_;
   Mutex threads_mutex_;
