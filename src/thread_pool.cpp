@@ -90,6 +90,9 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   void shutdown(bool wait, bool cancel_futures) {
     gate_.fetch_or(kShutDown, std::memory_order_seq_cst);
     while ((gate_.load(std::memory_order_acquire) & ~kShutDown) != 0) yield_now();  // submits in flight
+    // Every submit that got past the gate has pushed its task by now, and no later one will:
+    // only from here may idle workers exit (see closed()).
+    closed_.store(true, std::memory_order_seq_cst);
     if (cancel_futures) {
       StateBase* task;
       while (queue_.pop(task)) {
@@ -179,7 +182,11 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     futex_wake_all(wake_epoch_);
   }
 
-  bool shutting_down() const noexcept { return gate_.load(std::memory_order_seq_cst) & kShutDown; }
+  // True once shutdown() has seen the last accepted submit finish pushing its task. Idle
+  // workers exit only then: a worker that left as soon as the kShutDown bit was set could
+  // leave a task pushed by a submit that passed the gate just before the bit, with nobody to
+  // run it (its future would never complete).
+  bool closed() const noexcept { return closed_.load(std::memory_order_seq_cst); }
 
   // shutdown(wait=true) from outside the pool: joins every worker. A worker waiting in
   // wait_for_other_workers() takes no lock, so joining it cannot deadlock.
@@ -264,7 +271,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
           wake_helper_if_needed();
           return task;
         }
-        if (shutting_down() && queue_.empty()) {
+        if (closed() && queue_.empty()) {
           spinning_.fetch_sub(1, std::memory_order_seq_cst);
           return nullptr;
         }
@@ -282,7 +289,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
         wake_helper_if_needed();
         return task;
       }
-      if (shutting_down() && queue_.empty()) {
+      if (closed() && queue_.empty()) {
         parked_.fetch_sub(1, std::memory_order_seq_cst);
         return nullptr;
       }
@@ -329,6 +336,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   SegQueue<StateBase*> queue_;
   alignas(64) std::atomic<std::uint64_t> gate_{0};  // kShutDown | submits in flight * kSubmitter
+  std::atomic<bool> closed_{false};                  // see closed()
   alignas(64) std::atomic<int> spinning_{0};
   std::atomic<int> parked_{0};
   std::atomic<std::uint32_t> wake_epoch_{0};  // futex word of parked workers
