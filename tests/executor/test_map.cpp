@@ -175,12 +175,7 @@ TEST(ExecutorMap, MapTimeoutCancelsTheCurrentAndEveryNotStartedCall) {  // CPyth
   {
     cf::ThreadPoolExecutor pool(1);
     cftest::Gate gate;
-    cftest::Counter started;
-    pool.submit([w = gate.waiter(), &started] {
-      started.add();
-      w();
-    });
-    started.wait_for(1);  // the only worker is busy
+    cftest::occupy_workers(pool, gate);  // the only worker is busy
     auto results = pool.map([&calls](int i) { calls.add(); return i; }, std::vector<int>{1, 2}, cf::MapOptions{.timeout = 0s});
     auto it = results.begin();
     EXPECT_THROW((void)*it, cf::TimeoutError);
@@ -222,12 +217,7 @@ TEST(ExecutorMap, DestroyingANeverAdvancedRangeCancelsNotStartedCalls) {  // dec
   {
     cf::ThreadPoolExecutor pool(1);
     cftest::Gate gate;
-    cftest::Counter started;
-    pool.submit([w = gate.waiter(), &started] {
-      started.add();
-      w();
-    });
-    started.wait_for(1);
+    cftest::occupy_workers(pool, gate);
     { auto results = pool.map([&calls](int i) { calls.add(); return i; }, std::vector<int>{1, 2, 3}); }
     gate.open();
   }

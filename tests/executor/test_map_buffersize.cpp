@@ -159,12 +159,7 @@ TEST(ExecutorMapBuffersize, DestroyingTheRangeCancelsBufferedCalls) {  // decisi
   {
     cf::ThreadPoolExecutor pool(1);
     cftest::Gate gate;
-    cftest::Counter started;
-    pool.submit([w = gate.waiter(), &started] {
-      started.add();
-      w();
-    });
-    started.wait_for(1);
+    cftest::occupy_workers(pool, gate);
     cftest::Counter pulls;
     { auto results = pool.map([&calls](int i) { calls.add(); return i; }, CountingRange(pulls), cf::MapOptions{.buffersize = 4}); }
     EXPECT_EQ(pulls.value(), 4);

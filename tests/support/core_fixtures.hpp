@@ -6,6 +6,7 @@
 // - Gate: a one-shot barrier that blocking tasks wait on; it opens at the latest when it is
 //   destroyed, so a failing assertion never leaves a pool joined on a blocked task.
 // - Counter: counts events and lets a thread wait for a number of them (atomic wait, no sleep).
+// - occupy_workers(): makes a pool's workers busy so that later submissions stay queued.
 // - elapsed(): wall time of a call, for the tests whose subject is time (timeouts).
 #pragma once
 
@@ -19,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <cfutures/errors.hpp>
 #include <cfutures/executor.hpp>
@@ -121,6 +123,23 @@ class Counter {
  private:
   std::atomic<int> count_{0};
 };
+
+// Makes `workers` of `executor`'s workers busy: submits that many tasks blocking on `gate` and
+// waits until all of them run, so that what is submitted next stays queued until the gate
+// opens. Returns the blocking tasks' futures.
+template <class Executor>
+std::vector<cf::Future<void>> occupy_workers(Executor& executor, const Gate& gate, int workers = 1) {
+  auto started = std::make_shared<Counter>();
+  std::vector<cf::Future<void>> blockers;
+  for (int i = 0; i < workers; ++i) {
+    blockers.push_back(executor.submit([started, wait = gate.waiter()] {
+      started->add();
+      wait();
+    }));
+  }
+  started->wait_for(workers);
+  return blockers;
+}
 
 // Wall time taken by `fn()`.
 template <class Fn>
