@@ -154,23 +154,45 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   // Starts a worker unless max_workers are running; returns whether one started.
   bool start_worker() {
-    MutexLock lock(threads_mutex_);
-    if (started_ >= max_workers_) return false;
-    const std::size_t index = started_;
-    try {
-      alive_.fetch_add(1, std::memory_order_acq_rel);
-      threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
-    } catch (const std::exception& e) {
-      alive_.fetch_sub(1, std::memory_order_acq_rel);
-      if (alive_.load(std::memory_order_acquire) == 0) {
-        // Nobody could run the queued tasks: fail them rather than hang (CPython gh-109047).
-        std::fprintf(stderr, "cfutures: could not start a worker thread: %s\n", e.what());
-        break_pool();
+    std::uint32_t started;
+    {
+      MutexLock lock(threads_mutex_);
+      if (started_ >= max_workers_) return false;
+      const std::size_t index = started_;
+      try {
+        alive_.fetch_add(1, std::memory_order_acq_rel);
+        threads_.emplace_back([self = shared_from_this(), index] { self->worker_main(index); });
+      } catch (const std::exception& e) {
+        alive_.fetch_sub(1, std::memory_order_acq_rel);
+        if (alive_.load(std::memory_order_acquire) == 0) {
+          // Nobody could run the queued tasks: fail them rather than hang (CPython gh-109047).
+          std::fprintf(stderr, "cfutures: could not start a worker thread: %s\n", e.what());
+          break_pool();
+        }
+        return false;
       }
-      return false;
+      if (++started_ == max_workers_) saturated_.store(true, std::memory_order_relaxed);
+      started = static_cast<std::uint32_t>(started_);
     }
-    if (++started_ == max_workers_) saturated_.store(true, std::memory_order_relaxed);
+    await_start(started);
     return true;
+  }
+
+  // Python's Thread.start() returns only once the new thread runs, and that thread then holds
+  // the GIL until its task blocks; so in CPython a task submitted to a new worker has started
+  // when submit() returns (the seed's "done() after sleep(5)" prints True). Waiting here for
+  // the new worker to take its first task (or to reach its initializer) keeps that; it costs
+  // the first max_workers submits one thread start-up each, and nothing afterwards.
+  void await_start(std::uint32_t started) noexcept {
+    auto ready = [&] { return workers_started_.load(std::memory_order_acquire) >= started; };
+    if (spin_until(ready)) return;
+    for (std::uint32_t seen; (seen = workers_started_.load(std::memory_order_acquire)) < started;) {
+      futex_wait(workers_started_, seen);
+    }
+  }
+  void announce_start() noexcept {
+    workers_started_.fetch_add(1, std::memory_order_release);
+    futex_wake_all(workers_started_);
   }
 
   void wake_one() noexcept {
@@ -230,7 +252,12 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   void worker_main(std::size_t index) {
     tl_worker_of = this;
     name_this_thread(index);
-    if (initializer_) {
+    StateBase* first = nullptr;  // usually the task whose submit started this worker
+    if (!initializer_) {
+      queue_.pop(first);
+      announce_start();
+    } else {
+      announce_start();  // submit() does not wait for the initializer (neither does CPython)
       try {
         initializer_();
       } catch (...) {
@@ -242,8 +269,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     }
     WorkerSlot slot{this};
     for (;;) {
-      StateBase* task = nullptr;
-      if (!queue_.pop(task)) {
+      StateBase* task = std::exchange(first, nullptr);
+      if (task == nullptr && !queue_.pop(task)) {
         slot.offer_token();
         task = wait_for_task();
         if (task == nullptr) break;
@@ -344,6 +371,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::atomic<bool> saturated_{false};
   std::atomic<bool> broken_{false};
   std::atomic<std::size_t> alive_{0};
+  std::atomic<std::uint32_t> workers_started_{0};  // futex word: workers that announced their start
   std::atomic<std::size_t> in_task_waiters_{0};  // workers in wait_for_other_workers()
   std::atomic<std::uint32_t> exits_{0};          // futex word: bumped when a worker exits
 
