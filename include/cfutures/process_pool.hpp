@@ -109,6 +109,13 @@ struct ProcessPoolOptions {
 };
 
 namespace detail::process {
+// Whether the last of Args is a cf::MapOptions.
+template <class... Args>
+inline constexpr bool last_is_map_options_v = false;
+template <class First, class... Rest>
+inline constexpr bool last_is_map_options_v<First, Rest...> =
+    detail::is_map_options_v<std::tuple_element_t<sizeof...(Rest), std::tuple<First, Rest...>>>;
+
 // Lets lazy map ranges reach their pool while it exists.
 struct PoolLink {
   std::mutex mutex;
@@ -276,8 +283,7 @@ bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, con
 
 template <class F, class... Args>
 auto ProcessPoolExecutor::map(F&& fn, Args&&... args) {
-  if constexpr (sizeof...(Args) > 0 &&
-                detail::is_map_options_v<std::tuple_element_t<sizeof...(Args) - 1, std::tuple<Args...>>>) {
+  if constexpr (detail::process::last_is_map_options_v<Args...>) {
     auto all = std::forward_as_tuple(std::forward<Args>(args)...);
     return map_with_options(std::forward<F>(fn), std::get<sizeof...(Args) - 1>(all), std::move(all),
                             std::make_index_sequence<sizeof...(Args) - 1>{});

@@ -160,6 +160,16 @@ bool get_string(std::string_view& in, std::string& s) noexcept {
   return true;
 }
 
+// An exception with an error_code (std::system_error and its kin, std::future_error).
+template <class E>
+void capture_with_code(ExceptionRecord& record, const E& e) {
+  record.is_std_exception = true;
+  record.type = typeid(e).name();
+  record.what = e.what();
+  record.code = e.code().value();
+  record.category = e.code().category().name();
+}
+
 }  // namespace
 
 void register_exception_factory(const std::type_info& type, ExceptionFactory factory) {
@@ -181,11 +191,9 @@ ExceptionRecord capture_exception(std::exception_ptr error, std::string site) no
       record.remote_type = e.type_name();
       if (!e.remote_site().empty()) record.site = e.remote_site();
     } catch (const std::system_error& e) {
-      record.is_std_exception = true;
-      record.type = typeid(e).name();
-      record.what = e.what();
-      record.code = e.code().value();
-      record.category = e.code().category().name();
+      capture_with_code(record, e);
+    } catch (const std::future_error& e) {
+      capture_with_code(record, e);
     } catch (const std::exception& e) {
       record.is_std_exception = true;
       record.type = typeid(e).name();

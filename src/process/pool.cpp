@@ -90,6 +90,7 @@ struct WorkerProc {
   FrameWriter::Progress progress;  // of assigned[unsent]
   std::uint32_t dispatched = 0;
   bool retiring = false;  // takes no more calls (max_tasks_per_child reached, or told to quit)
+  bool quit_wanted = false;
   bool quit_sent = false;
   bool corrupt = false;
   pid_t pid = 0;
@@ -283,37 +284,50 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     return any;
   }
 
-  // Writes what fits of the worker's unsent messages. Returns true if it wrote anything.
+  // Writes what fits of the worker's unsent messages (the kInit, calls, a kQuit once wanted).
+  // Returns true if it wrote anything.
   bool flush_locked(WorkerProc& w) CF_REQUIRES(lock_) {
     if (w.corrupt || w.exited) return false;
-    const std::uint64_t before = w.writer.free_bytes();
+    const std::uint64_t before = w.writer.position();
     FrameWriter::Status status = FrameWriter::Status::kDone;
-    if (!w.init_sent) {
-      status = w.writer.write(Kind::kInit, 0, init_message_, w.init_progress);
-      if (status == FrameWriter::Status::kDone) w.init_sent = true;
-    }
-    while (status == FrameWriter::Status::kDone && w.unsent < w.assigned.size()) {
-      Job* job = w.assigned[w.unsent];
-      status = w.writer.write(Kind::kCall, job->id, job->payload, w.progress);
-      if (status == FrameWriter::Status::kDone) {
-        ++w.unsent;
-        w.progress = {};
-        std::string().swap(job->payload);
+    bool flagged = false;
+    for (;;) {
+      if (!w.init_sent) {
+        status = w.writer.write(Kind::kInit, 0, init_message_, w.init_progress);
+        if (status == FrameWriter::Status::kDone) w.init_sent = true;
+      } else if (w.unsent < w.assigned.size()) {
+        Job* job = w.assigned[w.unsent];
+        status = w.writer.write(Kind::kCall, job->id, job->payload, w.progress);
+        if (status == FrameWriter::Status::kDone) {
+          ++w.unsent;
+          w.progress = {};
+          std::string().swap(job->payload);
+        }
+      } else if (w.quit_wanted && !w.quit_sent) {
+        FrameWriter::Progress quit;
+        status = w.writer.write(Kind::kQuit, 0, {}, quit);
+        if (status == FrameWriter::Status::kDone) w.quit_sent = true;
+      } else {
+        status = FrameWriter::Status::kDone;
+        break;
       }
-    }
-    if (status == FrameWriter::Status::kDone && w.retiring && !w.quit_sent && shutdown_ && w.assigned.empty()) {
-      FrameWriter::Progress quit;
-      status = w.writer.write(Kind::kQuit, 0, {}, quit);
-      w.quit_sent = status == FrameWriter::Status::kDone;
+      if (status == FrameWriter::Status::kDone) continue;
+      if (status == FrameWriter::Status::kFull && !flagged) {
+        // Ask the worker to clear the flag when it frees space, then look once more: space
+        // freed before the flag was up would otherwise go unnoticed.
+        w.region.header()->request.producer_waiting.store(1, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        flagged = true;
+        continue;
+      }
+      break;
     }
     if (status == FrameWriter::Status::kCorrupt) {
       w.corrupt = true;
       return false;
     }
-    const bool full = status == FrameWriter::Status::kFull;
-    if (full) w.region.header()->request.producer_waiting.store(1, std::memory_order_seq_cst);
-    w.blocked.store(full, std::memory_order_seq_cst);
-    const bool wrote = w.writer.free_bytes() != before;
+    w.blocked.store(status == FrameWriter::Status::kFull, std::memory_order_seq_cst);
+    const bool wrote = w.writer.position() != before;
     if (wrote) wake_consumer(w.region.header()->request);
     return wrote;
   }
@@ -345,6 +359,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       refresh_snapshot();
       bool progress = false;
       for (WorkerProc* w : snapshot_) progress = drain(*w, message) || progress;
+      progress = pump_requests() || progress;
       progress = read_server() || progress;
       const std::uint64_t kicks = kicks_.load(std::memory_order_seq_cst);
       if (kicks != seen_kicks) {
@@ -373,7 +388,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (kicks_.load(std::memory_order_seq_cst) != seen_kicks) return true;
     if (generation_.load(std::memory_order_acquire) != snapshot_generation_) return true;
     for (WorkerProc* w : snapshot_) {
-      if (w->reader.has_data()) return true;
+      if (!w->reply_corrupt && w->reader.has_data()) return true;
       if (w->blocked.load(std::memory_order_relaxed) &&
           w->region.header()->request.producer_waiting.load(std::memory_order_relaxed) == 0) {
         return true;  // the worker freed request space we wait for
@@ -469,6 +484,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     delete job;
     return true;
+  }
+
+  // Continues writing calls that did not fit in their worker's request ring.
+  bool pump_requests() {
+    bool any = false;
+    for (WorkerProc* w : snapshot_) {
+      if (!w->blocked.load(std::memory_order_relaxed)) continue;
+      SpinGuard guard(lock_);
+      any = flush_locked(*w) || any;
+    }
+    return any;
   }
 
   void release_reply_space(WorkerProc& w) noexcept {
@@ -572,13 +598,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           break;
         }
         case Packet::kSpawnFailed: {
+          WorkerProc* w;
           {
             SpinGuard guard(lock_);
-            if (WorkerProc* w = find_locked(packet.slot, 0)) w->exited = true;
+            w = find_locked(packet.slot, 0);
+            if (w != nullptr) w->exited = true;
           }
           break_pool(std::string("A process in the process pool could not be started (fork: ") +
                          strerror(packet.value) + ")",
                      std::string("a worker could not be started: fork: ") + strerror(packet.value));
+          if (w != nullptr) remove_worker(*w);
           break;
         }
         case Packet::kExited:
@@ -670,8 +699,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         }
       } else if (shutdown_ && pending_.empty()) {
         for (auto& w : workers_) {
-          if (w->assigned.empty() && !w->quit_sent && !w->exited) {
+          if (w->assigned.empty() && !w->quit_wanted && !w->exited) {
             w->retiring = true;
+            w->quit_wanted = true;
             any = flush_locked(*w) || any;
           }
         }

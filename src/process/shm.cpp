@@ -16,8 +16,6 @@
 namespace concurrent::futures::detail::process {
 namespace {
 
-constexpr std::size_t kHeaderBytes = (sizeof(SharedHeader) + 4095) & ~std::size_t{4095};
-constexpr std::size_t kRegionBytes = kHeaderBytes + 2 * std::size_t{kRingBytes};
 static_assert(kRingBytes >= 2 * frame_size(kMaxFragment) && (kRingBytes & (kRingBytes - 1)) == 0);
 
 }  // namespace

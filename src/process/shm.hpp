@@ -26,6 +26,10 @@ struct SharedHeader {
   alignas(64) std::atomic<std::uint32_t> pool_sleeping{0};
 };
 
+// Layout: the header, padded to a page, then the request ring, then the reply ring.
+inline constexpr std::size_t kHeaderBytes = (sizeof(SharedHeader) + 4095) & ~std::size_t{4095};
+inline constexpr std::size_t kRegionBytes = kHeaderBytes + 2 * std::size_t{kRingBytes};
+
 class SharedRegion {
  public:
   SharedRegion() = default;

@@ -86,12 +86,17 @@ class Worker {
     if (getppid() != server_) orphaned();
   }
 
-  // Rings the pool's doorbell if its reply thread sleeps (after we published a reply, or
-  // freed request space it waits for).
+  // Rings the pool's doorbell if its reply thread sleeps, after we published a reply or freed
+  // request space. Freed space matters only if the pool waits for it (producer_waiting, which
+  // we clear: its being clear is what tells a spinning pool that space came free).
   void notify_pool(bool space_freed) noexcept {
     std::atomic_thread_fence(std::memory_order_seq_cst);
     SharedHeader& h = *region_.header();
-    if (space_freed && h.request.producer_waiting.load(std::memory_order_relaxed) == 0) return;
+    if (space_freed && (h.request.producer_waiting.load(std::memory_order_relaxed) == 0 ||
+                        h.request.producer_waiting.exchange(0) == 0)) {
+      return;
+    }
+    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (h.pool_sleeping.load(std::memory_order_relaxed) != 0 && h.pool_sleeping.exchange(0) != 0) {
       const std::uint64_t one = 1;
       [[maybe_unused]] const auto n = ::write(doorbell_, &one, sizeof one);

@@ -77,9 +77,17 @@ struct PickStored<TypeList<P...>, A...> {
 // The types the arguments cross as: the callable's parameter types (without references and
 // cv) when it has exactly one signature of the right arity, so that submit(f, "text") sends a
 // std::string to a function taking std::string; otherwise the decayed argument types.
+template <class F, class = void>
+struct ParamsOf {
+  using type = void;
+};
+template <class F>
+struct ParamsOf<F, std::void_t<typename Signature<F>::params>> {
+  using type = typename Signature<F>::params;
+};
+
 template <class F, class... A>
-using stored_args_t = typename std::conditional_t<Signature<F>::known, PickStored<typename Signature<F>::params, A...>,
-                                                  PickStored<void, A...>>::type;
+using stored_args_t = typename PickStored<typename ParamsOf<F>::type, A...>::type;
 
 template <class F>
 inline constexpr bool is_function_pointer_v = std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;

@@ -99,8 +99,10 @@ class FrameWriter {
   // once the last fragment is out, kFull if the ring filled first (call again later with the
   // same `progress`), or kCorrupt if the consumer's head is impossible.
   Status write(Kind kind, std::uint64_t id, std::string_view payload, Progress& progress) noexcept;
-  // Bytes the next fragment could use now (0 if not even an empty fragment fits).
+  // Bytes free in the ring now (the consumer may free more at any time).
   std::uint64_t free_bytes() const noexcept;
+  // Bytes written so far (the ring's tail).
+  std::uint64_t position() const noexcept { return tail_; }
   const RingView& ring() const noexcept { return ring_; }
 
  private:

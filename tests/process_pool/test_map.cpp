@@ -1,0 +1,213 @@
+// cf::ProcessPoolExecutor::map, with and without chunksize and buffersize (CPython
+// executor.py test_map*, test_process_pool.py #101, test_shutdown.py #84, #85).
+#include <gtest/gtest.h>
+
+#include <cfutures/cfutures.hpp>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "tasks.hpp"
+
+namespace cf = concurrent::futures;
+using namespace std::chrono_literals;
+
+namespace {
+
+// An endless input that counts how many positions were read.
+struct Counter {
+  long* reads;
+  struct iterator {
+    long value;
+    long* reads;
+    long operator*() const {
+      ++*reads;
+      return value;
+    }
+    iterator& operator++() {
+      ++value;
+      return *this;
+    }
+    bool operator==(const iterator&) const { return false; }
+  };
+  iterator begin() const { return {0, reads}; }
+  iterator end() const { return {0, reads}; }
+};
+
+std::string to_text(int x) { return std::to_string(x); }
+
+template <class Range>
+auto collect(Range&& range) {
+  std::vector<typename std::decay_t<Range>::value_type> out;
+  for (auto&& x : range) out.push_back(x);
+  return out;
+}
+
+}  // namespace
+
+TEST(ProcessPoolMap, MatchesBuiltinMapForEveryChunksize) {  // CPython test_map, #101
+  cf::ProcessPoolExecutor pool(2);
+  std::vector<long> bases(40);
+  std::vector<int> exps(40);
+  for (int i = 0; i < 40; ++i) {
+    bases[i] = i;
+    exps[i] = i % 5;
+  }
+  std::vector<long> expected;
+  for (int i = 0; i < 40; ++i) expected.push_back(pp::power(bases[i], exps[i]));
+  for (std::size_t chunksize : {1u, 3u, 6u, 40u, 50u}) {
+    EXPECT_EQ(collect(pool.map(pp::power, bases, exps, cf::MapOptions{.chunksize = chunksize})), expected)
+        << "chunksize " << chunksize;
+  }
+}
+
+TEST(ProcessPoolMap, ShortestRangeWins) {
+  cf::ProcessPoolExecutor pool(2);
+  EXPECT_EQ(collect(pool.map(pp::add, std::vector{1, 2, 3}, std::vector{10, 20})), (std::vector{11, 22}));
+}
+
+TEST(ProcessPoolMap, ZeroChunksizeOrBuffersizeIsAnError) {
+  cf::ProcessPoolExecutor pool(1);
+  EXPECT_THROW(pool.map(pp::square, std::vector{1}, cf::MapOptions{.chunksize = 0}), std::invalid_argument);
+  EXPECT_THROW(pool.map(pp::square, std::vector{1}, cf::MapOptions{.buffersize = 0}), std::invalid_argument);
+}
+
+TEST(ProcessPoolMap, ExceptionFailsItsPositionAndMapContinues) {  // CPython #52, #52b (main)
+  cf::ProcessPoolExecutor pool(2);
+  auto range = pool.map(pp::divide, std::vector{4, 6, 8}, std::vector{2, 0, 4});
+  auto it = range.begin();
+  EXPECT_EQ(*it, 2);
+  ++it;
+  EXPECT_THROW(*it, std::domain_error);
+  ++it;
+  EXPECT_EQ(*it, 2);
+  ++it;
+  EXPECT_TRUE(it == range.end());
+}
+
+TEST(ProcessPoolMap, ExceptionInAChunkFailsTheWholeChunk) {  // CPython #52b: the error replaces the chunk
+  cf::ProcessPoolExecutor pool(2);
+  std::vector<int> divisors{1, 1, 1, 1, 0, 1, 1, 1, 1};
+  std::vector<int> numbers(9, 6);
+  auto range = pool.map(pp::divide, numbers, divisors, cf::MapOptions{.chunksize = 3});
+  int position = 0;
+  for (auto it = range.begin(); it != range.end(); ++it, ++position) {
+    if (position >= 3 && position < 6) {
+      EXPECT_THROW(*it, std::domain_error) << position;
+    } else {
+      EXPECT_EQ(*it, 6) << position;
+    }
+  }
+  EXPECT_EQ(position, 9);
+}
+
+TEST(ProcessPoolMap, Timeout) {  // CPython #53
+  cf::ProcessPoolExecutor pool(2);
+  std::vector<int> results;
+  auto range = pool.map(pp::sleep_ms, std::vector{0, 0, 1500}, cf::MapOptions{.timeout = 300ms});
+  try {
+    for (int r : range) results.push_back(r);
+    FAIL() << "no timeout";
+  } catch (const cf::TimeoutError&) {
+  }
+  EXPECT_LE(results.size(), 2u);
+  EXPECT_TRUE(range.begin() == range.end());  // 3.14+: the range ends after a timeout
+}
+
+TEST(ProcessPoolMap, Buffersize) {  // CPython #58, #59, #62, #63
+  cf::ProcessPoolExecutor pool(2);
+  for (std::size_t bs : {1u, 2u, 4u, 8u}) {
+    EXPECT_EQ(collect(pool.map(to_text, std::vector{0, 1, 2, 3}, cf::MapOptions{.buffersize = bs})),
+              (std::vector<std::string>{"0", "1", "2", "3"}));
+  }
+  EXPECT_EQ(collect(pool.map(pp::add, std::vector{0, 1, 2, 3}, std::vector{0, 1, 2, 3},
+                             cf::MapOptions{.buffersize = 2})),
+            (std::vector{0, 2, 4, 6}));
+  EXPECT_TRUE(collect(pool.map(pp::square, std::vector<int>{}, cf::MapOptions{.buffersize = 2})).empty());
+  EXPECT_TRUE(collect(pool.map([] { return 1; }, cf::MapOptions{.buffersize = 2})).empty());
+  EXPECT_TRUE(collect(pool.map([] { return 1; })).empty());
+}
+
+TEST(ProcessPoolMap, BuffersizeOnEndlessInput) {  // CPython #60, #61, #64
+  cf::ProcessPoolExecutor pool(2);
+  long reads = 0;
+  {
+    auto range = pool.map([](long x, long y) { return x + y; }, Counter{&reads}, Counter{&reads},
+                          cf::MapOptions{.chunksize = 1, .buffersize = 2});
+    EXPECT_EQ(reads, 4);  // two calls (of two arguments each) pulled before any read
+    auto it = range.begin();
+    std::vector<long> first;
+    for (int i = 0; i < 3; ++i, ++it) first.push_back(*it);
+    EXPECT_EQ(first, (std::vector<long>{0, 2, 4}));
+  }
+  long chunked_reads = 0;
+  auto chunked = pool.map([](long x) { return x; }, Counter{&chunked_reads},
+                          cf::MapOptions{.chunksize = 5, .buffersize = 2});
+  EXPECT_EQ(chunked_reads, 10);  // buffersize counts chunks, as in CPython
+  auto it = chunked.begin();
+  EXPECT_EQ(*it, 0);
+}
+
+TEST(ProcessPoolMap, DestroyingTheRangeCancelsWhatHasNotStarted) {  // CPython #55
+  cf::ProcessPoolExecutor pool(1);
+  std::vector<int> inputs(20, 50);
+  {
+    auto range = pool.map(pp::sleep_ms, inputs);
+    auto it = range.begin();
+    EXPECT_EQ(*it, 50);
+  }
+  // Only what was already sent to the worker still runs: shutdown does not take 20 * 50 ms.
+  const auto start = std::chrono::steady_clock::now();
+  pool.shutdown();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 500ms);
+}
+
+TEST(ProcessPoolMap, ShutdownRightAfterMap) {  // CPython #65, issue 12456
+  cf::ProcessPoolExecutor pool(2);
+  auto range = pool.map(to_text, std::vector<int>(3, 2));
+  pool.shutdown();
+  EXPECT_EQ(collect(range), (std::vector<std::string>(3, "2")));
+}
+
+TEST(ProcessPoolMap, ScopeEndsThePool) {  // CPython #84 (context manager)
+  std::vector<int> got;
+  {
+    cf::ProcessPoolExecutor pool(2);
+    got = collect(pool.map([](int x) { return std::abs(x); }, std::vector{-5, -4, -3, -2, -1, 0, 1, 2, 3, 4}));
+  }
+  EXPECT_EQ(got, (std::vector{5, 4, 3, 2, 1, 0, 1, 2, 3, 4}));
+}
+
+TEST(ProcessPoolMap, RangeOutlivesThePool) {  // CPython #85 (test_del_shutdown)
+  auto make = [] {
+    cf::ProcessPoolExecutor pool(2);
+    return pool.map(pp::square, std::vector{1, 2, 3, 4, 5, 6}, cf::MapOptions{.chunksize = 2});
+  };
+  auto range = make();
+  EXPECT_EQ(collect(range), (std::vector{1, 4, 9, 16, 25, 36}));
+}
+
+TEST(ProcessPoolMap, LazyRangeEndsQuietlyOnceThePoolIsGone) {
+  long reads = 0;
+  std::optional<cf::MapRange<long>> range;
+  {
+    cf::ProcessPoolExecutor pool(1);
+    range.emplace(pool.map([](long x) { return x; }, Counter{&reads}, cf::MapOptions{.buffersize = 2}));
+  }
+  EXPECT_EQ(collect(*range), (std::vector<long>{0, 1}));
+}
+
+TEST(ProcessPoolMap, LargeChunkedMap) {
+  cf::ProcessPoolExecutor pool(2);
+  std::vector<int> input(100000);
+  for (int i = 0; i < 100000; ++i) input[i] = i;
+  long long sum = 0;
+  for (int r : pool.map(pp::ident, input, cf::MapOptions{.chunksize = 1000})) sum += r;
+  EXPECT_EQ(sum, 100000LL * 99999 / 2);
+}
+
+TEST(ProcessPoolMap, AfterShutdownThrows) {
+  cf::ProcessPoolExecutor pool(1);
+  pool.shutdown();
+  EXPECT_THROW(pool.map(pp::square, std::vector{1}), cf::ExecutorShutdown);
+}
