@@ -244,9 +244,13 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   }
 
   void name_this_thread(std::size_t index) const {
-    const std::string suffix = "_" + std::to_string(index);
-    std::string name = prefix_.substr(0, suffix.size() < 15 ? 15 - suffix.size() : 0) + suffix;
-    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+    // Linux allows 15 characters: cut the prefix, keep "_<index>".
+    std::string suffix = "_";
+    suffix.append(std::to_string(index));
+    std::string name = prefix_.substr(0, suffix.size() < 15 ? 15 - suffix.size() : 0);
+    name.append(suffix);
+    name.resize(std::min<std::size_t>(name.size(), 15));
+    pthread_setname_np(pthread_self(), name.c_str());
   }
 
   void worker_main(std::size_t index) {

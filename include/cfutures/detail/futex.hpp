@@ -26,10 +26,13 @@ inline void cpu_relax() noexcept {
 }
 
 // Spin budget before a waiter parks. Waking a parked thread on another vCPU costs ~45 us here
-// (reference/perf-baseline.md), so a waiter spins for a window of that order first; it yields
-// the CPU every `kYieldEvery` spins so that a spinner never starves the thread it waits for.
+// (reference/perf-baseline.md), so a waiter spins for a window of that order first. It yields
+// the CPU every `kYieldEvery` spins so that a spinner never starves the thread it waits for
+// when both share one CPU: with 128 a warm round trip on a loaded 2-vCPU machine took ~10 us
+// (each hand-off waited a yield interval), with 16 ~3.8 us, and no slower with free CPUs
+// (bench/notes.md, "Round trips"); 4 cost 20% of throughput.
 inline constexpr int kSpinLimit = 2000;
-inline constexpr int kYieldEvery = 128;
+inline constexpr int kYieldEvery = 16;
 
 // Yields the CPU (sched_yield). Out of line to keep <sched.h> out of public headers.
 void yield_now() noexcept;
