@@ -131,6 +131,8 @@ decltype(auto) invoke_stored(F& fn, std::tuple<S...>& args) {
 // ---- Compile-time checks ----------------------------------------------------------------
 // Each check reports only the first problem, so that one mistake gives one message.
 
+// Each check returns whether T is valid, so that callers stop before instantiating the
+// serialization code (whose own errors would only add noise).
 template <class T>
 constexpr bool check_argument() {
   using U = std::remove_cv_t<T>;
@@ -148,7 +150,7 @@ constexpr bool check_argument() {
                   "cf::ProcessPoolExecutor: an argument type must be default-constructible: the worker "
                   "default-constructs each argument, then deserializes into it.");
   }
-  return true;
+  return !std::is_pointer_v<U> && detail::process::Crossable<U>::value && std::is_default_constructible_v<U>;
 }
 
 template <class R>
@@ -168,8 +170,10 @@ constexpr bool check_result() {
                     "cf::ProcessPoolExecutor: the result type must be default-constructible: the caller "
                     "default-constructs it, then deserializes into it.");
     }
+    return !std::is_pointer_v<R> && detail::process::Crossable<R>::value && std::is_default_constructible_v<R>;
+  } else {
+    return true;
   }
-  return true;
 }
 
 // Checks that F (decayed) can be called in a worker with arguments stored as S...; true when
