@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <iterator>
 #include <memory>
@@ -55,24 +56,47 @@ void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_wh
 template <class Range>
 using future_of_t = std::remove_cvref_t<decltype(*std::begin(std::declval<const Range&>()))>;
 
-// The distinct futures of `fs` in order of first appearance. Sort-based, so deduplicating
-// allocates nothing per future (a hash set would allocate a node each).
+// A set of pointers in one flat array (open addressing, linear probing): deduplicating the
+// futures of a wait() allocates nothing per future and copies no handle twice.
+class PointerSet {
+ public:
+  // Inserts `p`; false if it was already there.
+  bool insert(const void* p) {
+    if ((size_ + 1) * 2 > slots_.size()) grow();
+    std::size_t i = slot_of(p);
+    while (slots_[i] != nullptr) {
+      if (slots_[i] == p) return false;
+      i = (i + 1) & (slots_.size() - 1);
+    }
+    slots_[i] = p;
+    ++size_;
+    return true;
+  }
+
+ private:
+  std::size_t slot_of(const void* p) const noexcept {  // Fibonacci hashing of the address
+    return static_cast<std::size_t>((reinterpret_cast<std::uintptr_t>(p) >> 4) * 0x9E3779B97F4A7C15ull) &
+           (slots_.size() - 1);
+  }
+  void grow() {
+    std::vector<const void*> old(slots_.empty() ? 16 : slots_.size() * 2, nullptr);
+    old.swap(slots_);
+    size_ = 0;
+    for (const void* p : old) {
+      if (p != nullptr) insert(p);
+    }
+  }
+  std::vector<const void*> slots_;
+  std::size_t size_ = 0;
+};
+
+// The distinct futures of `fs` in order of first appearance.
 template <class F, class Range>
 std::vector<F> unique_futures(const Range& fs) {
-  std::vector<F> all;
-  for (const auto& f : fs) all.push_back(f);
-  std::vector<std::pair<const StateBase*, std::size_t>> keys;
-  keys.reserve(all.size());
-  for (std::size_t i = 0; i < all.size(); ++i) keys.emplace_back(HandleAccess::state(all[i]), i);
-  std::sort(keys.begin(), keys.end());
-  std::vector<char> first(all.size(), 0);
-  for (std::size_t k = 0; k < keys.size(); ++k) {
-    if (k == 0 || keys[k].first != keys[k - 1].first) first[keys[k].second] = 1;
-  }
   std::vector<F> unique;
-  unique.reserve(all.size());
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (first[i]) unique.push_back(std::move(all[i]));
+  PointerSet seen;
+  for (const auto& f : fs) {
+    if (seen.insert(HandleAccess::state(f))) unique.push_back(f);
   }
   return unique;
 }
