@@ -160,14 +160,41 @@ TEST(ExecutorMap, MapTimeoutEndsTheRange) {  // CPython #53 test_map_timeout: ma
   EXPECT_TRUE(it == results.end()) << "a map timeout ends the range (Python: StopIteration afterwards)";
 }
 
+TEST(ExecutorMap, PerPositionLoopEndsAfterAMapTimeout) {  // CPython #53: next() after the timeout -> StopIteration
+  // The loop that reads each position's exception (decision 2) must also end cleanly when the
+  // map times out: the timed-out read ends the range, and advancing past it is the end.
+  cf::ThreadPoolExecutor pool(2);
+  cftest::Gate gate;
+  auto results = pool.map(
+      [w = gate.waiter()](int i) {
+        if (i == 1) throw std::runtime_error("call 1");
+        if (i == 2) w();
+        return i;
+      },
+      std::vector<int>{0, 1, 2, 3}, cf::MapOptions{.timeout = 50ms});
+  std::vector<std::string> seen;
+  EXPECT_NO_THROW({
+    for (auto it = results.begin(); it != results.end(); ++it) {
+      try {
+        seen.push_back(std::to_string(*it));
+      } catch (const cf::TimeoutError&) {
+        seen.push_back("timeout");
+      } catch (const std::runtime_error& e) {
+        seen.push_back(e.what());
+      }
+    }
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"0", "call 1", "timeout"}));
+}
+
 TEST(ExecutorMap, MapTimeoutCountsFromTheCall) {  // spec §1.6.2 [verified: sleep 1.5 after map(timeout=1)]
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
-  auto results = pool.map([w = gate.waiter()](int) { w(); return 0; }, std::vector<int>{0}, cf::MapOptions{.timeout = 1s});
-  EXPECT_THROW(cf::Future<int>().result(1100ms), cf::TimeoutError);  // let the whole timeout pass
+  auto results = pool.map([w = gate.waiter()](int) { w(); return 0; }, std::vector<int>{0}, cf::MapOptions{.timeout = 2s});
+  EXPECT_THROW(cf::Future<int>().result(2100ms), cf::TimeoutError);  // let the whole timeout pass
   auto it = results.begin();
   const auto took = cftest::elapsed([&] { EXPECT_THROW((void)*it, cf::TimeoutError); });
-  EXPECT_LT(took, 500ms) << "the timeout was counted from the read, not from map()";
+  EXPECT_LT(took, 1500ms) << "the timeout was counted from the read, not from map()";
 }
 
 TEST(ExecutorMap, MapTimeoutCancelsTheCurrentAndEveryNotStartedCall) {  // CPython #75, gh-95166; decision 2

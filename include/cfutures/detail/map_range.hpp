@@ -60,6 +60,7 @@ class MapState {
     if (!done) {
       cancel_pending();
       finished_ = true;
+      timed_out_ = true;
       throw TimeoutError();
     }
     front->check_result();  // the call's own exception (even a TimeoutError) is this position's
@@ -71,6 +72,9 @@ class MapState {
   }
 
   void advance() {
+    // Advancing past the read that timed out is how a loop that catches each position's
+    // exception goes on: the range has ended there (Python: StopIteration after the timeout).
+    if (timed_out_) return;
     if (at_end()) throw std::out_of_range("cf::Executor::map: advanced past the end of the range");
     prefetch();
     pending_.pop_front();
@@ -103,6 +107,7 @@ class MapState {
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   SubmitNext submit_next_;
   bool finished_ = false;
+  bool timed_out_ = false;  // a map timeout ended the range
   bool prefetched_ = false;
 };
 
