@@ -316,7 +316,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         // Ask the worker to clear the flag when it frees space, then look once more: space
         // freed before the flag was up would otherwise go unnoticed.
         w.region.header()->request.producer_waiting.store(1, std::memory_order_seq_cst);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
         flagged = true;
         continue;
       }
@@ -390,7 +389,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     for (WorkerProc* w : snapshot_) {
       if (!w->reply_corrupt && w->reader.has_data()) return true;
       if (w->blocked.load(std::memory_order_relaxed) &&
-          w->region.header()->request.producer_waiting.load(std::memory_order_relaxed) == 0) {
+          w->region.header()->request.producer_waiting.load(std::memory_order_seq_cst) == 0) {
         return true;  // the worker freed request space we wait for
       }
     }
@@ -400,7 +399,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   void sleep(std::uint64_t seen_kicks) {
     thread_sleeping_.store(true, std::memory_order_seq_cst);
     for (WorkerProc* w : snapshot_) w->region.header()->pool_sleeping.store(1, std::memory_order_seq_cst);
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     if (!has_work(seen_kicks)) {
       pollfd fds[2] = {{doorbell_, POLLIN, 0}, {server_.socket, POLLIN, 0}};
       const int n = server_.socket >= 0 ? 2 : 1;
@@ -499,8 +497,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   void release_reply_space(WorkerProc& w) noexcept {
     RingControl& ring = w.region.header()->reply;
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (ring.producer_waiting.load(std::memory_order_relaxed) != 0 && ring.producer_waiting.exchange(0) != 0) {
+    if (ring.producer_waiting.load(std::memory_order_seq_cst) != 0 && ring.producer_waiting.exchange(0) != 0) {
       ring.space_bell.fetch_add(1, std::memory_order_seq_cst);
       shared_futex_wake(ring.space_bell);
     }

@@ -66,8 +66,7 @@ void shared_futex_wake(const std::atomic<std::uint32_t>& word) noexcept;
 
 // Wakes the consumer of `ring` if it sleeps (after the producer published).
 inline void wake_consumer(RingControl& ring) noexcept {
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (ring.consumer_sleeping.load(std::memory_order_relaxed) != 0) {
+  if (ring.consumer_sleeping.load(std::memory_order_seq_cst) != 0) {
     ring.data_bell.fetch_add(1, std::memory_order_seq_cst);
     shared_futex_wake(ring.data_bell);
   }

@@ -5,6 +5,15 @@
 
 namespace concurrent::futures::detail::process {
 
+namespace {
+
+// memcpy, for sizes that may be 0 with a null pointer (an empty payload's data()).
+void copy_bytes(void* to, const void* from, std::size_t size) noexcept {
+  if (size != 0) std::memcpy(to, from, size);
+}
+
+}  // namespace
+
 std::uint32_t hash_bytes(const void* data, std::size_t size) noexcept {
   const auto* bytes = static_cast<const unsigned char*>(data);
   std::uint64_t h = 0x9E3779B97F4A7C15ull ^ size;
@@ -17,7 +26,7 @@ std::uint32_t hash_bytes(const void* data, std::size_t size) noexcept {
     size -= 8;
   }
   std::uint64_t last = 0;
-  std::memcpy(&last, bytes, size);
+  copy_bytes(&last, bytes, size);
   h = (h ^ last) * 0x94D049BB133111EBull;
   h ^= h >> 29;
   return static_cast<std::uint32_t>(h ^ (h >> 32));
@@ -40,8 +49,8 @@ FrameHeader make_header(Kind kind, std::uint8_t flags, std::uint64_t id, const c
 void copy_in(const RingView& ring, std::uint64_t position, const void* from, std::size_t size) noexcept {
   const std::size_t at = position & (ring.capacity - 1);
   const std::size_t first = std::min<std::size_t>(size, ring.capacity - at);
-  std::memcpy(ring.data + at, from, first);
-  std::memcpy(ring.data, static_cast<const unsigned char*>(from) + first, size - first);
+  copy_bytes(ring.data + at, from, first);
+  copy_bytes(ring.data, static_cast<const unsigned char*>(from) + first, size - first);
 }
 
 }  // namespace
@@ -50,7 +59,7 @@ FrameWriter::FrameWriter(RingView ring) noexcept
     : ring_(ring), tail_(ring.control->tail.load(std::memory_order_relaxed)) {}
 
 std::uint64_t FrameWriter::free_bytes() const noexcept {
-  const std::uint64_t head = ring_.control->head.load(std::memory_order_acquire);
+  const std::uint64_t head = ring_.control->head.load(std::memory_order_seq_cst);
   const std::uint64_t used = tail_ - head;
   return used > ring_.capacity ? 0 : ring_.capacity - used;
 }
@@ -59,7 +68,7 @@ FrameWriter::Status FrameWriter::write(Kind kind, std::uint64_t id, std::string_
                                        Progress& progress) noexcept {
   Status status = Status::kDone;
   while (!progress.started || progress.offset < payload.size()) {
-    const std::uint64_t head = ring_.control->head.load(std::memory_order_acquire);
+    const std::uint64_t head = ring_.control->head.load(std::memory_order_seq_cst);
     const std::uint64_t used = tail_ - head;
     if (used > ring_.capacity) {  // head ahead of tail, or absurdly far behind
       status = Status::kCorrupt;
@@ -82,7 +91,7 @@ FrameWriter::Status FrameWriter::write(Kind kind, std::uint64_t id, std::string_
     progress.started = true;
     progress.offset += length;
     // Publish each fragment, so that the consumer can free space while we continue.
-    ring_.control->tail.store(tail_, std::memory_order_release);
+    ring_.control->tail.store(tail_, std::memory_order_seq_cst);
   }
   return status;
 }
@@ -94,14 +103,14 @@ FrameReader::FrameReader(RingView ring, KindMask allowed, std::uint64_t max_mess
 void FrameReader::copy_out(std::uint64_t position, void* to, std::size_t size) const noexcept {
   const std::size_t at = position & (ring_.capacity - 1);
   const std::size_t first = std::min<std::size_t>(size, ring_.capacity - at);
-  std::memcpy(to, ring_.data + at, first);
-  std::memcpy(static_cast<unsigned char*>(to) + first, ring_.data, size - first);
+  copy_bytes(to, ring_.data + at, first);
+  copy_bytes(static_cast<unsigned char*>(to) + first, ring_.data, size - first);
 }
 
 FrameReader::Status FrameReader::next(Message& out) {
   if (corrupt_) return Status::kCorrupt;
   for (;;) {
-    const std::uint64_t tail = ring_.control->tail.load(std::memory_order_acquire);
+    const std::uint64_t tail = ring_.control->tail.load(std::memory_order_seq_cst);
     const std::uint64_t available = tail - head_;
     if (available == 0) return Status::kEmpty;
     // Fragments are published whole, so anything shorter than a header is a broken stream.
@@ -130,7 +139,7 @@ FrameReader::Status FrameReader::next(Message& out) {
     if (hash_bytes(partial_.data() + old_size, header.length) != header.payload_hash) break;
 
     head_ += frame_size(header.length);
-    ring_.control->head.store(head_, std::memory_order_release);
+    ring_.control->head.store(head_, std::memory_order_seq_cst);
     in_message_ = true;
     kind_ = kind;
     id_ = header.id;

@@ -90,14 +90,12 @@ class Worker {
   // request space. Freed space matters only if the pool waits for it (producer_waiting, which
   // we clear: its being clear is what tells a spinning pool that space came free).
   void notify_pool(bool space_freed) noexcept {
-    std::atomic_thread_fence(std::memory_order_seq_cst);
     SharedHeader& h = *region_.header();
-    if (space_freed && (h.request.producer_waiting.load(std::memory_order_relaxed) == 0 ||
+    if (space_freed && (h.request.producer_waiting.load(std::memory_order_seq_cst) == 0 ||
                         h.request.producer_waiting.exchange(0) == 0)) {
       return;
     }
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (h.pool_sleeping.load(std::memory_order_relaxed) != 0 && h.pool_sleeping.exchange(0) != 0) {
+    if (h.pool_sleeping.load(std::memory_order_seq_cst) != 0 && h.pool_sleeping.exchange(0) != 0) {
       const std::uint64_t one = 1;
       [[maybe_unused]] const auto n = ::write(doorbell_, &one, sizeof one);
     }
@@ -115,7 +113,6 @@ class Worker {
       if (spin_until([this] { return reader_.has_data(); })) continue;
       const std::uint32_t bell = ring.data_bell.load(std::memory_order_acquire);
       ring.consumer_sleeping.store(1, std::memory_order_seq_cst);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
       if (!reader_.has_data()) shared_futex_wait(ring.data_bell, bell, kOrphanCheckMs);
       ring.consumer_sleeping.store(0, std::memory_order_relaxed);
       check_server();
@@ -136,7 +133,6 @@ class Worker {
       if (spin_until([&] { return writer_.free_bytes() >= needed; })) continue;
       const std::uint32_t bell = ring.space_bell.load(std::memory_order_acquire);
       ring.producer_waiting.store(1, std::memory_order_seq_cst);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
       if (writer_.free_bytes() < needed) shared_futex_wait(ring.space_bell, bell, kOrphanCheckMs);
       check_server();
     }

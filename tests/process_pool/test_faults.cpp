@@ -32,6 +32,26 @@ std::string broken_message(const std::string& how) {
          ")";
 }
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
+// The message of a future whose worker died of SIGSEGV. Under a sanitizer the sanitizer's
+// handler catches the signal, reports it, and exits with its own code instead.
+bool segfault_message(const std::string& what) {
+  if (what == broken_message("signal SIGSEGV")) return true;
+  const std::string exited = broken_message("exit code");  // "... (exit code)"
+  return kSanitized && what.rfind(exited.substr(0, exited.size() - 1), 0) == 0;
+}
+
 template <class F>
 std::string error_of(const F& future) {
   try {
@@ -134,19 +154,22 @@ TEST(ProcessPoolFaults, ExitWhileDecodingArguments) {  // #125 test_exit_at_task
 TEST(ProcessPoolFaults, CrashWhileDecodingArguments) {  // #127 test_crash_at_task_unpickle
   cf::ProcessPoolExecutor pool(2);
   auto f = pool.submit(pp::take_trap, Trap{Trap::kCrashOnLoad});
-  EXPECT_EQ(error_of(f), broken_message("signal SIGSEGV"));
+  EXPECT_TRUE(segfault_message(error_of(f))) << error_of(f);
 }
 
 TEST(ProcessPoolFaults, CrashDuringCall) {  // #128 test_crash_during_func_exec_on_worker
   cf::ProcessPoolExecutor pool(2);
   auto f = pool.submit(pp::raise_signal, SIGSEGV);
   EXPECT_THROW(f.result(), cf::BrokenProcessPool);
-  EXPECT_EQ(error_of(f), broken_message("signal SIGSEGV"));
+  EXPECT_TRUE(segfault_message(error_of(f))) << error_of(f);
   try {
     pool.submit(pp::square, 1);
     FAIL() << "submit on a broken pool";
   } catch (const cf::BrokenProcessPool& e) {
-    EXPECT_STREQ(e.what(), "A child process terminated abruptly, the process pool is not usable anymore (signal SIGSEGV)");
+    if (!kSanitized) {
+      EXPECT_STREQ(e.what(),
+                   "A child process terminated abruptly, the process pool is not usable anymore (signal SIGSEGV)");
+    }
   }
 }
 
@@ -169,7 +192,8 @@ TEST(ProcessPoolFaults, ExitWhileEncodingResult) {  // #129 exit_during_result_p
 
 TEST(ProcessPoolFaults, CrashWhileEncodingResult) {  // #129 crash_during_result_pickle
   cf::ProcessPoolExecutor pool(2);
-  EXPECT_EQ(error_of(pool.submit(pp::make_trap, int{Trap::kCrashOnSave})), broken_message("signal SIGSEGV"));
+  const std::string what = error_of(pool.submit(pp::make_trap, int{Trap::kCrashOnSave}));
+  EXPECT_TRUE(segfault_message(what)) << what;
 }
 
 TEST(ProcessPoolFaults, ExitCodeInMessage) {  // #103 gh-139462
@@ -265,7 +289,7 @@ TEST(ProcessPoolFaults, CrashAfterShutdown) {  // #131 test_shutdown_deadlock
     ::raise(SIGSEGV);
   });
   pool.shutdown(true);
-  EXPECT_EQ(error_of(f), broken_message("signal SIGSEGV"));
+  EXPECT_TRUE(segfault_message(error_of(f))) << error_of(f);
 }
 
 TEST(ProcessPoolFaults, SerializationErrorAfterShutdownNoWait) {  // #131 test_shutdown_deadlock_pickle

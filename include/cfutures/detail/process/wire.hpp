@@ -61,6 +61,11 @@ constexpr std::size_t frame_size(std::size_t payload) noexcept {
 
 // The control block of one ring. Positions are byte counters that only grow; the data array
 // has a power-of-two capacity and position p lives at p % capacity.
+//
+// Sleeping and waking are Dekker handshakes ("I publish, then look whether you sleep" against
+// "I say I sleep, then look whether something was published"): every position and flag is
+// accessed seq_cst, which orders each side's store before its load without fences (which
+// ThreadSanitizer does not model).
 struct RingControl {
   alignas(64) std::atomic<std::uint64_t> tail{0};  // written by the producer
   alignas(64) std::atomic<std::uint64_t> head{0};  // written by the consumer
@@ -131,7 +136,7 @@ class FrameReader {
   Status next(Message& out);
   // True if the producer has published bytes not consumed yet (a cheap check for spinning).
   bool has_data() const noexcept {
-    return ring_.control->tail.load(std::memory_order_acquire) != head_;
+    return ring_.control->tail.load(std::memory_order_seq_cst) != head_;
   }
   // True while a message is partly read.
   bool in_message() const noexcept { return in_message_; }
