@@ -251,6 +251,11 @@ bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, con
   auto job = std::make_unique<detail::process::Job>();
   job->callable = typeid(Fn).name();
   job->decode_values = &detail::process::decode_values<R>;
+  // One allocation each for the futures and (for small arguments) the message: a payload
+  // growing by doubling makes glibc consolidate its free lists at every step.
+  const std::size_t expected = chunksize < 4096 ? chunksize : 4096;
+  job->states.reserve(expected);
+  job->payload.reserve(sizeof(detail::process::CallHeader) + expected * (sizeof(S) + ... + 0));
   const std::size_t count_at = detail::process::put_call_header<Fn, R, S...>(job->payload, fn, 0);
   std::uint32_t count = 0;
   std::exception_ptr error;

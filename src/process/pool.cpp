@@ -269,7 +269,11 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   // queue); drops cancelled ones. False if none is left to run.
   static bool start_job(Job& job) {
     bool any = false;
-    for (StateBase*& state : job.states) {
+    constexpr std::size_t kAhead = 8;  // the states were made by another thread: fetch ahead
+    for (std::size_t i = 0; i < kAhead && i < job.states.size(); ++i) __builtin_prefetch(job.states[i], 1);
+    for (std::size_t i = 0; i < job.states.size(); ++i) {
+      if (i + kAhead < job.states.size()) __builtin_prefetch(job.states[i + kAhead], 1);
+      StateBase*& state = job.states[i];
       bool run = false;
       try {
         run = state->set_running_or_notify_cancel();
@@ -789,7 +793,7 @@ std::exception_ptr argument_encoding_error(const char* callable) noexcept {
 Job::~Job() {
   for (StateBase* state : states) {
     if (state == nullptr) continue;
-    if (!state->drop_cancelled()) {
+    if (!state->done() && !state->drop_cancelled()) {
       state->abandon(std::make_exception_ptr(BrokenProcessPool("cf::ProcessPoolExecutor: the call was dropped")));
     }
     state->release();

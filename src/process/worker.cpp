@@ -31,6 +31,8 @@ namespace {
 
 // How long a sleeping worker waits before checking that its fork server still exists.
 constexpr int kOrphanCheckMs = 250;
+// Message buffers up to this size are kept for the next message instead of freed.
+constexpr std::size_t kKeptBuffer = 1 << 20;
 
 [[noreturn]] void finish(int status) {
   std::cout.flush();
@@ -69,7 +71,7 @@ class Worker {
           finish(0);
         case Kind::kCall:
           run_call(message.payload);
-          message.payload = std::string();  // free the arguments' bytes before waiting again
+          if (message.payload.capacity() > kKeptBuffer) message.payload = std::string();  // free big arguments now
           send(Kind::kReply, message.id, reply_);
           if (max_tasks != 0 && ++done >= max_tasks) finish(0);
           break;

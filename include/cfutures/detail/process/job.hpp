@@ -35,7 +35,9 @@ struct Job {
 
 template <class R>
 void decode_values(Job& job, Decoder& in, std::size_t& next) {
+  constexpr std::size_t kAhead = 8;  // the states live in the caller's cache: fetch ahead
   for (; next < job.states.size(); ++next) {
+    if (next + kAhead < job.states.size()) __builtin_prefetch(job.states[next + kAhead], 1);
     auto* state = static_cast<State<R>*>(job.states[next]);
     if constexpr (std::is_void_v<R>) {
       if (state != nullptr && state->try_claim()) state->emplace_and_publish();
