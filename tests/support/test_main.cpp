@@ -54,10 +54,10 @@ std::string read_line(const std::string& path) {
 std::string syscall_name(const std::string& number) {
 #if defined(__x86_64__)
   static const std::pair<const char*, const char*> names[] = {
-      {"0", "read"},          {"1", "write"},    {"7", "poll"},        {"23", "select"},    {"34", "pause"},
-      {"35", "nanosleep"},    {"61", "wait4"},   {"202", "futex"},     {"230", "clock_nanosleep"},
-      {"232", "epoll_wait"},  {"247", "waitid"}, {"270", "pselect6"},  {"271", "ppoll"},
-      {"281", "epoll_pwait"}, {"-1", "none (running)"}, {"running", "none (running)"}};
+      {"0", "read"},         {"1", "write"},      {"7", "poll"},           {"23", "select"},
+      {"34", "pause"},       {"35", "nanosleep"}, {"61", "wait4"},         {"202", "futex"},
+      {"230", "clock_nanosleep"}, {"232", "epoll_wait"}, {"247", "waitid"}, {"270", "pselect6"},
+      {"271", "ppoll"},      {"281", "epoll_pwait"}, {"-1", "none (running)"}, {"running", "none (running)"}};
   for (const auto& [n, name] : names) {
     if (number == n) return name;
   }
