@@ -32,7 +32,6 @@
 #include <deque>
 #include <iterator>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -42,6 +41,7 @@
 #include <utility>
 
 #include "cfutures/detail/map_range.hpp"
+#include "cfutures/detail/mutex.hpp"
 #include "cfutures/detail/process/call.hpp"
 #include "cfutures/detail/process/job.hpp"
 #include "cfutures/detail/state.hpp"
@@ -118,7 +118,7 @@ inline constexpr bool last_is_map_options_v<First, Rest...> =
 
 // Lets lazy map ranges reach their pool while it exists.
 struct PoolLink {
-  std::mutex mutex;
+  Mutex mutex;
   ProcessPoolExecutor* pool CF_GUARDED_BY(mutex) = nullptr;
 };
 }  // namespace detail::process
@@ -313,7 +313,7 @@ auto ProcessPoolExecutor::map_impl(F&& fn, const MapOptions& options, Ranges&&..
     if (options.timeout) deadline = detail::deadline_after(*options.timeout);
     const std::size_t chunksize = options.chunksize;
 
-    if (!options.buffersize) {
+    if (!options.buffersize || sizeof...(Ranges) == 0) {
       auto state = std::make_unique<State>(deadline, nullptr);
       if constexpr (sizeof...(Ranges) > 0) {
         auto its = std::make_tuple(std::begin(ranges)...);
@@ -337,14 +337,9 @@ auto ProcessPoolExecutor::map_impl(F&& fn, const MapOptions& options, Ranges&&..
       auto input = std::make_shared<Input>(std::forward<Ranges>(ranges)...);
       // Fn is a function pointer (its value matters) or an empty object: either copies freely.
       auto submit_next = [input, link = link_, chunksize, f = Fn(fn)](std::deque<Future<R>>& pending) -> bool {
-        if constexpr (sizeof...(Ranges) == 0) {
-          return false;
-        } else {
-          std::lock_guard lock(link->mutex);
-          if (link->pool == nullptr) return false;  // the pool is gone: end quietly
-          return link->pool->template submit_chunk<Fn, R>(Stored{}, f, input->its, input->ends, chunksize,
-                                                          pending);
-        }
+        detail::MutexLock lock(link->mutex);
+        if (link->pool == nullptr) return false;  // the pool is gone: end quietly
+        return link->pool->template submit_chunk<Fn, R>(Stored{}, f, input->its, input->ends, chunksize, pending);
       };
       auto state = std::make_unique<State>(deadline, submit_next);
       for (std::size_t i = 0; i < *options.buffersize; ++i) {

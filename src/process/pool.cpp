@@ -836,14 +836,14 @@ ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
   core_ = std::make_shared<detail::process::PoolCore>(max_workers, max_tasks,
                                                       std::move(options.initializer.message_));
   core_->start();
-  std::lock_guard lock(link_->mutex);
+  detail::MutexLock lock(link_->mutex);
   link_->pool = this;
 }
 
 ProcessPoolExecutor::~ProcessPoolExecutor() {
   detach();
   {
-    std::lock_guard lock(link_->mutex);
+    detail::MutexLock lock(link_->mutex);
     link_->pool = nullptr;
   }
   core_->shutdown(true, false);
