@@ -81,8 +81,12 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       gate_.fetch_sub(kSubmitter, std::memory_order_release);
       throw BrokenThreadPool();
     }
+    // Take an idle worker's token before the push: once the task is queued, that worker may
+    // pop it and withdraw its own token first, and this submit would then start a thread
+    // although a worker was idle when it was called (CPython #72 test_idle_thread_reuse).
+    const bool idle_worker = !saturated_.load(std::memory_order_relaxed) && take_idle_token();
     queue_.push(TaskAccess::release(task));
-    notify_new_task();  // inside the gate, so shutdown() sees any worker this starts
+    notify_new_task(idle_worker);  // inside the gate, so shutdown() sees any worker this starts
     gate_.fetch_sub(kSubmitter, std::memory_order_release);
     if (broken_.load(std::memory_order_seq_cst)) fail_queued();
   }
@@ -143,10 +147,11 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     return tokens > 0;
   }
 
-  void notify_new_task() {
+  // `idle_worker`: the submit took an idle worker's token, so no thread needs to start.
+  void notify_new_task(bool idle_worker) {
     // seq_cst loads after the seq_cst push: a worker that is about to park either is still
     // counted here or sees the task on its re-check (no fences: TSan does not model them).
-    if (!saturated_.load(std::memory_order_relaxed) && !take_idle_token() && start_worker()) return;
+    if (!idle_worker && !saturated_.load(std::memory_order_relaxed) && start_worker()) return;
     if (spinning_.load(std::memory_order_seq_cst) == 0 && parked_.load(std::memory_order_seq_cst) > 0) {
       wake_one();
     }
