@@ -114,8 +114,6 @@ void soak() {
   }
 }
 
-class Soak : public ProcessPoolTest {};
-
-TEST_F(Soak, StressMixOnBothPools) { soak(); }
+TEST(Soak, StressMixOnBothPools) { soak(); }
 
 }  // namespace

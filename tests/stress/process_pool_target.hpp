@@ -7,33 +7,11 @@
 #include <memory>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include <cfutures/process_pool.hpp>
 
 #include "stress_mix.hpp"
 
 namespace cfstress {
-
-// Known open bug, reported in issue 6: under UndefinedBehaviorSanitizer every process pool
-// that started a worker fails at shutdown (src/process/wire.cpp hash_bytes() passes a null
-// pointer to memcpy for a frame with an empty payload). Skips a process-pool test in the
-// AddressSanitizer + UBSan build until it is fixed (CFUTURES_STRESS_KNOWN_BUGS=1 runs it).
-#if defined(CFSTRESS_ASAN)
-#define CFSTRESS_SKIP_PROCESS_POOL_UNDER_UBSAN()                                                        \
-  CFSTRESS_SKIP_KNOWN_BUG("UBSan: src/process/wire.cpp hash_bytes() calls memcpy with a null source "  \
-                          "for an empty frame payload, at every process pool shutdown")
-#else
-#define CFSTRESS_SKIP_PROCESS_POOL_UNDER_UBSAN() \
-  do {                                           \
-  } while (false)
-#endif
-
-// The fixture of the process-pool stress and fault tests.
-class ProcessPoolTest : public testing::Test {
- protected:
-  void SetUp() override { CFSTRESS_SKIP_PROCESS_POOL_UNDER_UBSAN(); }
-};
 
 // A task of the mix, in a worker process: counts its run, then returns or throws by kind.
 inline Value remote_task(std::string ledger, std::int64_t id, int kind) {

@@ -44,7 +44,6 @@
 #include <cfutures/detail/process/testing.hpp>
 #include <cfutures/process_pool.hpp>
 
-#include "process_pool_target.hpp"
 #include "stress_support.hpp"
 
 namespace cf = concurrent::futures;
@@ -276,12 +275,7 @@ struct Journey {
 
 void PrintTo(const Journey& j, std::ostream* out) { *out << j.step << "/" << fault_name(j.fault); }
 
-class CallJourney : public testing::TestWithParam<Journey> {
- protected:
-  void SetUp() override { CFSTRESS_SKIP_PROCESS_POOL_UNDER_UBSAN(); }
-};
-
-class ProcessPoolFaults : public cfstress::ProcessPoolTest {};
+class CallJourney : public testing::TestWithParam<Journey> {};
 
 TEST_P(CallJourney, EndsAsDocumented) {
   const Journey j = GetParam();
@@ -359,7 +353,7 @@ constexpr std::size_t kBig = 8u << 20;  // 8 MiB: 32 ring-fulls
 // Send: the only worker is busy, so an 8 MiB argument fills its request ring and waits
 // half-written; the worker is then killed. Both calls fail with BrokenProcessPool, nothing
 // waits for the rest of the frame.
-TEST_F(ProcessPoolFaults, WorkerKilledWhileAnArgumentIsHalfSent) {
+TEST(ProcessPoolFaults, WorkerKilledWhileAnArgumentIsHalfSent) {
   ++scenarios;
   for (int rep = 0; rep < reps(); ++rep) {
     ++repetitions;
@@ -382,7 +376,7 @@ TEST_F(ProcessPoolFaults, WorkerKilledWhileAnArgumentIsHalfSent) {
 // Receive and send back: the worker is killed at a seeded moment while an 8 MiB argument
 // streams in, or while an 8 MiB result streams out (truncated frames on either side). The
 // call ends with its value (if it beat the kill) or BrokenProcessPool; never hangs.
-TEST_F(ProcessPoolFaults, WorkerKilledWhileLargeFramesStream) {
+TEST(ProcessPoolFaults, WorkerKilledWhileLargeFramesStream) {
   ++scenarios;
   const std::uint64_t seed = cfstress::base_seed();
   SCOPED_TRACE(cfstress::reproduction_line(seed));
@@ -425,7 +419,7 @@ TEST_F(ProcessPoolFaults, WorkerKilledWhileLargeFramesStream) {
 }
 
 // Run: a worker killed from outside while it runs a call; pending calls fail too.
-TEST_F(ProcessPoolFaults, WorkerKilledFromOutsideWhileRunning) {
+TEST(ProcessPoolFaults, WorkerKilledFromOutsideWhileRunning) {
   ++scenarios;
   for (int rep = 0; rep < reps(); ++rep) {
     ++repetitions;
@@ -444,7 +438,7 @@ TEST_F(ProcessPoolFaults, WorkerKilledFromOutsideWhileRunning) {
 
 // kill_workers() / terminate_workers() while calls run and wait: running ones fail with
 // BrokenProcessPool, pending ones are cancelled, the pool refuses new work; nothing hangs.
-TEST_F(ProcessPoolFaults, ForceShutdownWhileRunningAndPending) {
+TEST(ProcessPoolFaults, ForceShutdownWhileRunningAndPending) {
   ++scenarios;
   for (int rep = 0; rep < reps() * 2; ++rep) {
     ++repetitions;
@@ -507,13 +501,13 @@ void spawn_fails_after(int allowed) {
   shutter.join();  // a hang here: the pool's destructor never returns after a failed spawn
 }
 
-TEST_F(ProcessPoolFaults, FirstWorkerSpawnFails) { spawn_fails_after(0); }
-TEST_F(ProcessPoolFaults, SecondWorkerSpawnFails) { spawn_fails_after(1); }
+TEST(ProcessPoolFaults, FirstWorkerSpawnFails) { spawn_fails_after(0); }
+TEST(ProcessPoolFaults, SecondWorkerSpawnFails) { spawn_fails_after(1); }
 
 // The initializer throws, exits, or is killed: the pool is broken, its calls fail.
 void faulty_initializer(int fault) { act(fault); }
 
-TEST_F(ProcessPoolFaults, InitializerFails) {
+TEST(ProcessPoolFaults, InitializerFails) {
   for (int fault : {kThrow, kExit, kKill, kSegv}) {
     ++scenarios;
     ++repetitions;
@@ -536,7 +530,7 @@ TEST_F(ProcessPoolFaults, InitializerFails) {
 // The fork server is killed from outside after the first worker started: calls that need a
 // new worker fail with BrokenProcessPool; the running ones finish or fail; nothing hangs, and
 // no zombie is left (the leak listener checks).
-TEST_F(ProcessPoolFaults, ForkServerKilled) {
+TEST(ProcessPoolFaults, ForkServerKilled) {
   ++scenarios;
   for (int rep = 0; rep < reps(); ++rep) {
     ++repetitions;
@@ -564,7 +558,7 @@ TEST_F(ProcessPoolFaults, ForkServerKilled) {
 
 // Replacement workers cannot be spawned: the calls waiting for one fail with
 // BrokenProcessPool instead of waiting forever (CPython gh-115634 family, test #114).
-TEST_F(ProcessPoolFaults, RecycledWorkerCannotBeReplaced) {
+TEST(ProcessPoolFaults, RecycledWorkerCannotBeReplaced) {
   ++scenarios;
   namespace hook = cf::detail::process::testing;
   for (int allowed : {1, 2}) {
@@ -605,7 +599,7 @@ int die_on_call(std::string board, int fault) {
   return 1;
 }
 
-TEST_F(ProcessPoolFaults, WorkerDiesAroundRecycling) {
+TEST(ProcessPoolFaults, WorkerDiesAroundRecycling) {
   for (int per_child : {1, 2, 3}) {
     ++scenarios;
     ++repetitions;
@@ -632,7 +626,7 @@ TEST_F(ProcessPoolFaults, WorkerDiesAroundRecycling) {
 // Recycling with an immediate shutdown(wait=false), then with kill_workers() racing: every
 // call ends with its value (shutdown) or value/cancelled/broken (kill), none hangs (CPython
 // tests #111, #113, #115).
-TEST_F(ProcessPoolFaults, RecyclingRacesShutdownAndKill) {
+TEST(ProcessPoolFaults, RecyclingRacesShutdownAndKill) {
   ++scenarios;
   for (int rep = 0; rep < reps() * 2; ++rep) {
     ++repetitions;
@@ -666,7 +660,7 @@ TEST_F(ProcessPoolFaults, RecyclingRacesShutdownAndKill) {
 
 // A worker dies while shutdown(wait=true) waits for it (CPython test_shutdown_deadlock):
 // shutdown returns, the call fails with BrokenProcessPool.
-TEST_F(ProcessPoolFaults, WorkerDiesDuringShutdownWait) {
+TEST(ProcessPoolFaults, WorkerDiesDuringShutdownWait) {
   ++scenarios;
   for (int rep = 0; rep < reps(); ++rep) {
     ++repetitions;
@@ -697,7 +691,7 @@ TEST_F(ProcessPoolFaults, WorkerDiesDuringShutdownWait) {
 // Faults in calls still running after shutdown(wait=false): a result that cannot be encoded
 // fails its call with SerializationError, a dying worker breaks the pool; the pool's thread
 // and processes still end (the leak listener checks), nothing hangs (CPython test #131).
-TEST_F(ProcessPoolFaults, FaultsAfterShutdownWithoutWait) {
+TEST(ProcessPoolFaults, FaultsAfterShutdownWithoutWait) {
   for (int fault : {kThrow, kExit, kKill}) {
     ++scenarios;
     ++repetitions;
@@ -719,7 +713,7 @@ TEST_F(ProcessPoolFaults, FaultsAfterShutdownWithoutWait) {
 
 // Two threads submit while a call kills its worker: each submit returns a future (which ends
 // with its value or BrokenProcessPool) or throws BrokenProcessPool; none hangs.
-TEST_F(ProcessPoolFaults, SubmitsRaceWithAWorkerDeath) {
+TEST(ProcessPoolFaults, SubmitsRaceWithAWorkerDeath) {
   ++scenarios;
   for (int rep = 0; rep < reps(); ++rep) {
     ++repetitions;

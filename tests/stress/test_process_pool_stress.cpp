@@ -12,18 +12,16 @@ namespace {
 using cfstress::ProcessPoolTarget;
 using cfstress::RoundsPlan;
 
-class ProcessPoolStress : public cfstress::ProcessPoolTest {};
-
-TEST_F(ProcessPoolStress, Mix) {
+TEST(ProcessPoolStress, Mix) {
   cfstress::run_rounds<ProcessPoolTarget>(RoundsPlan{.rounds = 8, .ops_per_thread = 300, .workers = {1, 2, 3}});
 }
 
-TEST_F(ProcessPoolStress, ShutdownRacesEverything) {
+TEST(ProcessPoolStress, ShutdownRacesEverything) {
   cfstress::run_rounds<ProcessPoolTarget>(
       RoundsPlan{.rounds = 10, .ops_per_thread = 250, .racing_shutdowns = 1, .workers = {1, 2, 3}});
 }
 
-TEST_F(ProcessPoolStress, ConcurrentShutdowns) {
+TEST(ProcessPoolStress, ConcurrentShutdowns) {
   cfstress::run_rounds<ProcessPoolTarget>(
       RoundsPlan{.rounds = 8, .ops_per_thread = 250, .racing_shutdowns = 3, .workers = {1, 2}});
 }
