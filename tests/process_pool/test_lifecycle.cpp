@@ -335,3 +335,12 @@ TEST(ProcessPoolLifecycle, SubmitFromManyThreads) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(sum.load(), 4L * (499 * 500 / 2) + 500L * (0 + 1 + 2 + 3));
 }
+
+TEST(ProcessPoolLifecycle, ATaskCanUseItsOwnProcessPool) {
+  cf::ProcessPoolExecutor pool(1);
+  auto nested = pool.submit([](int x) {
+    cf::ProcessPoolExecutor inner(1);
+    return inner.submit(pp::square, x).result() + static_cast<int>(inner.submit(pp::worker_pid).result() != getpid());
+  }, 7);
+  EXPECT_EQ(nested.result(), 50);
+}
