@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cfutures/cfutures.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -25,8 +26,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <cfutures/cfutures.hpp>
 
 namespace cf = concurrent::futures;
 using Clock = std::chrono::steady_clock;

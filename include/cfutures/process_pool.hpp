@@ -68,8 +68,8 @@ class ProcessInitializer {
   // fn(args...) in each worker. Arguments are converted and serialized now: a value that
   // cannot be serialized throws SerializationError here. The result, if any, is ignored.
   template <class F, class... A>
-    requires(!std::is_same_v<std::remove_cvref_t<F>, ProcessInitializer>)
-  ProcessInitializer(F&& fn, A&&... args) {  // NOLINT(google-explicit-constructor): `.initializer = f`
+  requires(!std::is_same_v<std::remove_cvref_t<F>, ProcessInitializer>)
+      ProcessInitializer(F&& fn, A&&... args) {  // NOLINT(google-explicit-constructor): `.initializer = f`
     using Fn = std::decay_t<F>;
     using Stored = detail::process::stored_args_t<Fn, A...>;
     if constexpr (detail::process::check_initializer_in<Fn>(Stored{})) {
@@ -243,8 +243,8 @@ auto ProcessPoolExecutor::submit(F&& fn, A&&... args) {
 }
 
 template <class Fn, class R, class... S, class Its, class Ends>
-bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, const Fn& fn, Its& its,
-                                       const Ends& ends, std::size_t chunksize, std::deque<Future<R>>& pending) {
+bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, const Fn& fn, Its& its, const Ends& ends,
+                                       std::size_t chunksize, std::deque<Future<R>>& pending) {
   constexpr auto indices = std::make_index_sequence<std::tuple_size_v<Its>>{};
   if (at_end(its, ends, indices)) return false;
   detail::process::check_open(*core_);

@@ -51,7 +51,6 @@
 #include <cereal/types/valarray.hpp>
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
-
 #include <exception>
 #include <map>
 #include <memory>
@@ -81,11 +80,9 @@ class SerializationError : public Error {
 namespace detail::process {
 
 template <class T>
-inline constexpr bool cereal_can_save_v =
-    cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value;
+inline constexpr bool cereal_can_save_v = cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value;
 template <class T>
-inline constexpr bool cereal_can_load_v =
-    cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value;
+inline constexpr bool cereal_can_load_v = cereal::traits::is_input_serializable<T, cereal::BinaryInputArchive>::value;
 
 // Whether T and, for the standard wrappers and containers, every element type can cross.
 // cereal accepts std::vector<T> for any T and fails deep inside only when T cannot be
@@ -108,16 +105,17 @@ struct Crossable<std::variant<T...>> : std::bool_constant<(Crossable<T>::value &
 template <class K, class V, class C, class A>
 struct Crossable<std::map<K, V, C, A>> : std::bool_constant<Crossable<K>::value && Crossable<V>::value> {};
 template <class K, class V, class H, class E, class A>
-struct Crossable<std::unordered_map<K, V, H, E, A>>
-    : std::bool_constant<Crossable<K>::value && Crossable<V>::value> {};
+struct Crossable<std::unordered_map<K, V, H, E, A>> : std::bool_constant<Crossable<K>::value && Crossable<V>::value> {};
 template <class K, class C, class A>
 struct Crossable<std::set<K, C, A>> : Crossable<K> {};
 template <class K, class H, class E, class A>
 struct Crossable<std::unordered_set<K, H, E, A>> : Crossable<K> {};
 template <class T, class D>
-struct Crossable<std::unique_ptr<T, D>> : std::bool_constant<cereal_can_save_v<std::unique_ptr<T, D>> && Crossable<T>::value> {};
+struct Crossable<std::unique_ptr<T, D>>
+    : std::bool_constant<cereal_can_save_v<std::unique_ptr<T, D>> && Crossable<T>::value> {};
 template <class T>
-struct Crossable<std::shared_ptr<T>> : std::bool_constant<cereal_can_save_v<std::shared_ptr<T>> && Crossable<T>::value> {};
+struct Crossable<std::shared_ptr<T>>
+    : std::bool_constant<cereal_can_save_v<std::shared_ptr<T>> && Crossable<T>::value> {};
 
 using ExceptionFactory = std::exception_ptr (*)(const std::string& what);
 // Registers `factory` for exceptions whose dynamic type is `type` (thread-safe).
@@ -130,7 +128,7 @@ void register_exception_factory(const std::type_info& type, ExceptionFactory fac
 // reference, and it is default-constructible (it is deserialized into a default object).
 template <class T>
 inline constexpr bool is_serializable_v =
-    detail::process::Crossable<std::remove_cv_t<T>>::value && std::is_default_constructible_v<std::remove_cv_t<T>>;
+    detail::process::Crossable<std::remove_cv_t<T>>::value&& std::is_default_constructible_v<std::remove_cv_t<T>>;
 
 // Makes exceptions of exactly type E, thrown by a task in a worker process, arrive in this
 // process as an E constructed from the original what() (instead of a cf::RemoteError). Call

@@ -25,8 +25,8 @@ using InitFunction = void (*)(int, char**, char**);
 
 struct MainProgram {
   ElfW(Addr) base = 0;
-  const ElfW(Dyn)* dynamic = nullptr;
-  const ElfW(Phdr)* headers = nullptr;
+  const ElfW(Dyn) * dynamic = nullptr;
+  const ElfW(Phdr) * headers = nullptr;
   int header_count = 0;
 
   // True if [address, address + size) lies in one of the program's loaded segments.

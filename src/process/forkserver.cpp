@@ -14,8 +14,8 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <stdexcept>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>

@@ -66,6 +66,25 @@ std::string exception_text(const std::exception_ptr& error) {
   return (record.type.empty() ? std::string("unknown") : demangle(record.type.c_str())) + ": " + record.what;
 }
 
+// Why a pool broke: what each failed future says, and what later submits throw.
+struct Breakage {
+  std::string future_message;
+  std::string submit_message;
+};
+
+Breakage died(const std::string& how) {
+  return {"A process in the process pool was terminated abruptly while the future was running or pending (" + how + ")",
+          "A child process terminated abruptly, the process pool is not usable anymore (" + how + ")"};
+}
+Breakage not_started(const std::string& why) {
+  return {"A process in the process pool could not be started (" + why + ")",
+          "A process in the process pool could not be started, the process pool is not usable anymore (" + why + ")"};
+}
+Breakage killed(const std::string& why) {
+  return {"A process in the process pool was killed because " + why + " while the future was running or pending",
+          "A process in the process pool was killed because " + why + ", the process pool is not usable anymore"};
+}
+
 void write_doorbell(int fd) noexcept {
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(fd, &one, sizeof one);
@@ -85,8 +104,8 @@ struct WorkerProc {
   FrameWriter writer;  // request ring
   bool init_sent = false;
   FrameWriter::Progress init_progress;
-  std::deque<Job*> assigned;    // sent or being sent, in order; replies come in this order
-  std::size_t unsent = 0;       // index in `assigned` of the first job not wholly written
+  std::deque<Job*> assigned;       // sent or being sent, in order; replies come in this order
+  std::size_t unsent = 0;          // index in `assigned` of the first job not wholly written
   FrameWriter::Progress progress;  // of assigned[unsent]
   std::uint32_t dispatched = 0;
   bool retiring = false;  // takes no more calls (max_tasks_per_child reached, or told to quit)
@@ -132,8 +151,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         waitpid(server_.pid, nullptr, 0);
       }
       SpinGuard guard(lock_);
-      set_broken_locked(std::string("A process pool could not be started (") + e.what() + ")",
-                        std::string("the process pool could not be started (") + e.what() + ")");
+      set_broken_locked(not_started(e.what()));
     }
   }
 
@@ -189,11 +207,10 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     if (shutdown_) throw ExecutorShutdown();
   }
 
-  void set_broken_locked(std::string future_message, std::string submit_message) CF_REQUIRES(lock_) {
+  void set_broken_locked(Breakage breakage) CF_REQUIRES(lock_) {
     if (!broken_future_.empty()) return;
-    broken_future_ = std::move(future_message);
-    broken_submit_ = "A child process terminated abruptly, the process pool is not usable anymore (" +
-                     std::move(submit_message) + ")";
+    broken_future_ = std::move(breakage.future_message);
+    broken_submit_ = std::move(breakage.submit_message);
   }
 
   // Moves pending jobs to workers with room, starting workers as needed. Returns true if it
@@ -242,8 +259,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     try {
       worker->region = SharedRegion::create();
     } catch (const std::exception& e) {
-      set_broken_locked(std::string("A process in the process pool could not be started (") + e.what() + ")",
-                        std::string("a worker could not be started: ") + e.what());
+      set_broken_locked(not_started(e.what()));
       return nullptr;
     }
     worker->slot = next_slot_++;
@@ -254,8 +270,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     const bool simulate_failure = countdown == 0;
     if (!request_spawn(server_.socket, worker->slot, worker->region.fd(), doorbell_, simulate_failure)) {
-      set_broken_locked("A process in the process pool could not be started (the fork server is gone)",
-                        "the fork server is gone");
+      set_broken_locked(not_started("the fork server is gone"));
       return nullptr;
     }
     worker->region.close_fd();
@@ -433,8 +448,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
           break;
         }
         SpinGuard guard(lock_);
-        w.init_failure = (record.type.empty() ? std::string("unknown") : demangle(record.type.c_str())) + ": " +
-                         record.what;
+        w.init_failure =
+            (record.type.empty() ? std::string("unknown") : demangle(record.type.c_str())) + ": " + record.what;
         continue;
       }
       if (!handle_reply(w, message)) break;
@@ -476,9 +491,9 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
         Decoder in(payload);
         job->decode_values(*job, in, next);
       } catch (...) {
-        const auto error = std::make_exception_ptr(SerializationError(
-            "could not deserialize the result of " + demangle(job->callable) + ": " +
-            exception_text(std::current_exception())));
+        const auto error = std::make_exception_ptr(SerializationError("could not deserialize the result of " +
+                                                                      demangle(job->callable) + ": " +
+                                                                      exception_text(std::current_exception())));
         for (std::size_t i = next; i < job->states.size(); ++i) {
           if (job->states[i] != nullptr) job->states[i]->abandon(error);
         }
@@ -507,26 +522,24 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
   }
 
-  void on_corrupt(WorkerProc& w, const char* why) {
+  void on_corrupt(WorkerProc& w, const std::string& why) {
     w.reply_corrupt = true;
     {
       SpinGuard guard(lock_);
       w.corrupt = true;
       if (w.pidfd >= 0) pidfd_send_signal(w.pidfd, SIGKILL);
     }
-    break_pool(std::string("A process in the process pool was killed because ") + why +
-                   " while the future was running or pending",
-               std::string("a worker was killed because ") + why);
+    break_pool(killed(why));
   }
 
   // Fails every pending and running future, each with its own BrokenProcessPool, and kills
   // the workers.
-  void break_pool(std::string future_message, std::string submit_message) {
+  void break_pool(Breakage breakage) {
     std::vector<Job*> jobs;
     std::string message;
     {
       SpinGuard guard(lock_);
-      set_broken_locked(std::move(future_message), std::move(submit_message));
+      set_broken_locked(std::move(breakage));
       message = broken_future_;
       collect_jobs_locked(jobs);
       kill_workers_locked();
@@ -605,9 +618,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
             w = find_locked(packet.slot, 0);
             if (w != nullptr) w->exited = true;
           }
-          break_pool(std::string("A process in the process pool could not be started (fork: ") +
-                         strerror(packet.value) + ")",
-                     std::string("a worker could not be started: fork: ") + strerror(packet.value));
+          break_pool(not_started(std::string("fork: ") + strerror(packet.value)));
           if (w != nullptr) remove_worker(*w);
           break;
         }
@@ -635,16 +646,14 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     {
       SpinGuard guard(lock_);
       w->exited = true;
-      planned = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w->assigned.empty() && w->retiring &&
-                !w->corrupt && broken_future_.empty();
+      planned = WIFEXITED(status) && WEXITSTATUS(status) == 0 && w->assigned.empty() && w->retiring && !w->corrupt &&
+                broken_future_.empty();
       init_failure = w->init_failure;
     }
     if (!planned) {
       std::string how = describe_status(status);
       if (!init_failure.empty()) how += ": its initializer threw " + init_failure;
-      break_pool("A process in the process pool was terminated abruptly while the future was running or pending (" +
-                     how + ")",
-                 how);
+      break_pool(died(how));
     }
     remove_worker(*w);
   }
@@ -672,16 +681,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     }
     waitpid(server_.pid, nullptr, 0);
     server_reaped_ = true;
-    bool idle;
-    {
-      SpinGuard guard(lock_);
-      idle = workers_.empty() && pending_.empty();
-    }
-    if (!idle) {
-      break_pool("A process in the process pool was terminated abruptly while the future was running or pending "
-                 "(the fork server exited)",
-                 "the fork server exited");
-    }
+    break_pool(died("the fork server exited"));  // no worker could be started any more
   }
 
   // Winding down: quits idle workers once shut down and drained; without a fork server,
@@ -693,8 +693,8 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     {
       SpinGuard guard(lock_);
       if (!broken_future_.empty()) {
-        if (!pending_.empty() || std::any_of(workers_.begin(), workers_.end(),
-                                             [](auto& w) { return !w->assigned.empty(); })) {
+        if (!pending_.empty() ||
+            std::any_of(workers_.begin(), workers_.end(), [](auto& w) { return !w->assigned.empty(); })) {
           collect_jobs_locked(doomed);
           message = broken_future_;
         }
@@ -833,8 +833,7 @@ ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
     : link_(std::make_shared<detail::process::PoolLink>()) {
   const std::size_t max_workers = checked_max_workers(options.max_workers);
   const std::uint32_t max_tasks = checked_max_tasks(options.max_tasks_per_child);
-  core_ = std::make_shared<detail::process::PoolCore>(max_workers, max_tasks,
-                                                      std::move(options.initializer.message_));
+  core_ = std::make_shared<detail::process::PoolCore>(max_workers, max_tasks, std::move(options.initializer.message_));
   core_->start();
   detail::MutexLock lock(link_->mutex);
   link_->pool = this;

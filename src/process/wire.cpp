@@ -97,7 +97,9 @@ FrameWriter::Status FrameWriter::write(Kind kind, std::uint64_t id, std::string_
 }
 
 FrameReader::FrameReader(RingView ring, KindMask allowed, std::uint64_t max_message) noexcept
-    : ring_(ring), allowed_(allowed), max_message_(max_message),
+    : ring_(ring),
+      allowed_(allowed),
+      max_message_(max_message),
       head_(ring.control->head.load(std::memory_order_relaxed)) {}
 
 void FrameReader::copy_out(std::uint64_t position, void* to, std::size_t size) const noexcept {

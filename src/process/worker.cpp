@@ -146,8 +146,7 @@ class Worker {
     reply_.push_back(static_cast<char>(kValues));
     CallHeader header;
     if (!get_raw(payload, header)) finish(kProtocolErrorExit);
-    const auto* info =
-        static_cast<const InvokerInfo*>(resolve_code_ref(header.invoker, sizeof(InvokerInfo), false));
+    const auto* info = static_cast<const InvokerInfo*>(resolve_code_ref(header.invoker, sizeof(InvokerInfo), false));
     const void* target = header.has_target != 0 ? resolve_code_ref(header.target, 1, true) : nullptr;
     if (info == nullptr || reinterpret_cast<std::uintptr_t>(info) % alignof(InvokerInfo) != 0 ||
         info->magic != kInvokerMagic || info->type_hash != header.type_hash ||
@@ -170,8 +169,8 @@ class Worker {
                                 " in the worker: " + describe(io.error())));
         break;
       case TaskIo::Phase::kEncodeResult:
-        fail(SerializationError("could not serialize the result of " + name + " in the worker: " +
-                                describe(io.error())));
+        fail(SerializationError("could not serialize the result of " + name +
+                                " in the worker: " + describe(io.error())));
         break;
       case TaskIo::Phase::kCall:
         fail_with(io.error(), target, name);

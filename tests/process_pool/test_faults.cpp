@@ -28,8 +28,7 @@ using pp::Trap;
 namespace {
 
 std::string broken_message(const std::string& how) {
-  return "A process in the process pool was terminated abruptly while the future was running or pending (" + how +
-         ")";
+  return "A process in the process pool was terminated abruptly while the future was running or pending (" + how + ")";
 }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -343,7 +342,8 @@ TEST(ProcessPoolFaults, MalformedFrameIsADeadWorker) {
 // ---- Initializer failures (CPython test_init.py #94) ------------------------------------
 
 TEST(ProcessPoolFaults, InitializerThrows) {
-  cf::ProcessPoolExecutor pool({.max_workers = 2, .initializer = [] { throw std::runtime_error("error in initializer"); }});
+  cf::ProcessPoolExecutor pool(
+      {.max_workers = 2, .initializer = [] { throw std::runtime_error("error in initializer"); }});
   cf::Future<int> f;
   try {
     f = pool.submit(pp::square, 1);
@@ -351,8 +351,7 @@ TEST(ProcessPoolFaults, InitializerThrows) {
     return;  // broken before this submit: also acceptable (CPython: submit may raise)
   }
   EXPECT_THROW(f.result(), cf::BrokenExecutor);
-  EXPECT_EQ(error_of(f),
-            broken_message("exit code 1: its initializer threw std::runtime_error: error in initializer"));
+  EXPECT_EQ(error_of(f), broken_message("exit code 1: its initializer threw std::runtime_error: error in initializer"));
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   bool refused = false;
   while (!refused && std::chrono::steady_clock::now() < deadline) {

@@ -338,9 +338,12 @@ TEST(ProcessPoolLifecycle, SubmitFromManyThreads) {
 
 TEST(ProcessPoolLifecycle, ATaskCanUseItsOwnProcessPool) {
   cf::ProcessPoolExecutor pool(1);
-  auto nested = pool.submit([](int x) {
-    cf::ProcessPoolExecutor inner(1);
-    return inner.submit(pp::square, x).result() + static_cast<int>(inner.submit(pp::worker_pid).result() != getpid());
-  }, 7);
+  auto nested = pool.submit(
+      [](int x) {
+        cf::ProcessPoolExecutor inner(1);
+        return inner.submit(pp::square, x).result() +
+               static_cast<int>(inner.submit(pp::worker_pid).result() != getpid());
+      },
+      7);
   EXPECT_EQ(nested.result(), 50);
 }

@@ -120,9 +120,9 @@ TEST(ProcessPoolMap, Buffersize) {  // CPython #58, #59, #62, #63
     EXPECT_EQ(collect(pool.map(to_text, std::vector{0, 1, 2, 3}, cf::MapOptions{.buffersize = bs})),
               (std::vector<std::string>{"0", "1", "2", "3"}));
   }
-  EXPECT_EQ(collect(pool.map(pp::add, std::vector{0, 1, 2, 3}, std::vector{0, 1, 2, 3},
-                             cf::MapOptions{.buffersize = 2})),
-            (std::vector{0, 2, 4, 6}));
+  EXPECT_EQ(
+      collect(pool.map(pp::add, std::vector{0, 1, 2, 3}, std::vector{0, 1, 2, 3}, cf::MapOptions{.buffersize = 2})),
+      (std::vector{0, 2, 4, 6}));
   EXPECT_TRUE(collect(pool.map(pp::square, std::vector<int>{}, cf::MapOptions{.buffersize = 2})).empty());
   EXPECT_TRUE(collect(pool.map([] { return 1; }, cf::MapOptions{.buffersize = 2})).empty());
   EXPECT_TRUE(collect(pool.map([] { return 1; })).empty());
@@ -141,8 +141,8 @@ TEST(ProcessPoolMap, BuffersizeOnEndlessInput) {  // CPython #60, #61, #64
     EXPECT_EQ(first, (std::vector<long>{0, 2, 4}));
   }
   long chunked_reads = 0;
-  auto chunked = pool.map([](long x) { return x; }, Counter{&chunked_reads},
-                          cf::MapOptions{.chunksize = 5, .buffersize = 2});
+  auto chunked =
+      pool.map([](long x) { return x; }, Counter{&chunked_reads}, cf::MapOptions{.chunksize = 5, .buffersize = 2});
   EXPECT_EQ(chunked_reads, 10);  // buffersize counts chunks, as in CPython
   auto it = chunked.begin();
   EXPECT_EQ(*it, 0);

@@ -79,12 +79,12 @@ TEST(ProcessPoolSubmit, RunsInAnotherProcess) {
 
 TEST(ProcessPoolSubmit, CallableKinds) {
   cf::ProcessPoolExecutor pool(2);
-  EXPECT_EQ(pool.submit(&pp::add, 2, 3).result(), 5);                       // function pointer
-  EXPECT_EQ(pool.submit(pp::add, 2, 3).result(), 5);                        // function reference
-  EXPECT_EQ(pool.submit([](int a) { return a * 10; }, 4).result(), 40);    // capture-less lambda
-  EXPECT_EQ(pool.submit(std::plus<>{}, 20, 22).result(), 42);              // empty function object
+  EXPECT_EQ(pool.submit(&pp::add, 2, 3).result(), 5);                              // function pointer
+  EXPECT_EQ(pool.submit(pp::add, 2, 3).result(), 5);                               // function reference
+  EXPECT_EQ(pool.submit([](int a) { return a * 10; }, 4).result(), 40);            // capture-less lambda
+  EXPECT_EQ(pool.submit(std::plus<>{}, 20, 22).result(), 42);                      // empty function object
   EXPECT_EQ(pool.submit([](auto a, auto b) { return a - b; }, 9, 4).result(), 5);  // generic lambda
-  EXPECT_EQ(pool.submit([]() mutable { return 1; }).result(), 1);          // mutable lambda
+  EXPECT_EQ(pool.submit([]() mutable { return 1; }).result(), 1);                  // mutable lambda
 }
 
 TEST(ProcessPoolSubmit, ArgumentsConvertToParameterTypes) {
@@ -99,17 +99,21 @@ TEST(ProcessPoolSubmit, ArgumentsConvertToParameterTypes) {
 
 TEST(ProcessPoolSubmit, StandardTypesCross) {
   cf::ProcessPoolExecutor pool(1);
-  auto sum = pool.submit([](std::vector<int> v, std::map<std::string, int> m) {
-    int total = 0;
-    for (int x : v) total += x;
-    for (auto& [k, x] : m) total += x * static_cast<int>(k.size());
-    return total;
-  }, std::vector<int>{1, 2, 3}, std::map<std::string, int>{{"ab", 10}});
+  auto sum = pool.submit(
+      [](std::vector<int> v, std::map<std::string, int> m) {
+        int total = 0;
+        for (int x : v) total += x;
+        for (auto& [k, x] : m) total += x * static_cast<int>(k.size());
+        return total;
+      },
+      std::vector<int>{1, 2, 3}, std::map<std::string, int>{{"ab", 10}});
   EXPECT_EQ(sum.result(), 26);
 
-  auto wrap = pool.submit([](std::optional<int> o, std::variant<int, std::string> v, std::tuple<int, char> t) {
-    return std::make_tuple(o.value_or(-1), std::holds_alternative<std::string>(v), std::get<1>(t));
-  }, std::optional<int>{}, std::variant<int, std::string>{"x"}, std::make_tuple(1, 'c'));
+  auto wrap = pool.submit(
+      [](std::optional<int> o, std::variant<int, std::string> v, std::tuple<int, char> t) {
+        return std::make_tuple(o.value_or(-1), std::holds_alternative<std::string>(v), std::get<1>(t));
+      },
+      std::optional<int>{}, std::variant<int, std::string>{"x"}, std::make_tuple(1, 'c'));
   EXPECT_EQ(wrap.result(), std::make_tuple(-1, true, 'c'));
 
   auto owned = pool.submit([](int x) { return std::make_unique<int>(x); }, 5);  // move-only result
@@ -136,10 +140,12 @@ TEST(ProcessPoolSubmit, BigPayloadsBothWays) {  // larger than the 256 KiB rings
   cf::ProcessPoolExecutor pool(2);
   std::vector<std::uint8_t> big(20 << 20);
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 7);
-  auto echo = pool.submit([](std::vector<std::uint8_t> v) {
-    for (auto& b : v) b = static_cast<std::uint8_t>(b + 1);
-    return v;
-  }, big);
+  auto echo = pool.submit(
+      [](std::vector<std::uint8_t> v) {
+        for (auto& b : v) b = static_cast<std::uint8_t>(b + 1);
+        return v;
+      },
+      big);
   auto made = pool.submit([](std::size_t n) { return std::string(n, 'z'); }, std::size_t{3} << 20);
   const auto& back = echo.result();
   ASSERT_EQ(back.size(), big.size());
@@ -263,8 +269,9 @@ TEST(ProcessPoolSubmit, CallbacksWaitAndAsCompletedWork) {
 TEST(ProcessPoolSubmit, SubmitFromADoneCallback) {
   cf::ProcessPoolExecutor pool(2);
   std::promise<cf::Future<int>> chained;
-  pool.submit(pp::square, 2).add_done_callback(
-      [&](cf::Future<int> f) { chained.set_value(pool.submit(pp::square, f.result())); });
+  pool.submit(pp::square, 2).add_done_callback([&](cf::Future<int> f) {
+    chained.set_value(pool.submit(pp::square, f.result()));
+  });
   EXPECT_EQ(chained.get_future().get().result(), 16);
 }
 

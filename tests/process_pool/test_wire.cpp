@@ -76,8 +76,15 @@ void set_header(Ring& ring, std::uint64_t position, pr::FrameHeader h, bool reha
 
 TEST(ProcessPoolWire, MessagesOfEverySizeCrossIntact) {
   std::mt19937 rng(1);
-  const std::vector<std::size_t> sizes = {0,           1,           7,           8,      1000, pr::kMaxFragment - 1,
-                                          pr::kMaxFragment, pr::kMaxFragment + 1, 3 * pr::kMaxFragment + 5,
+  const std::vector<std::size_t> sizes = {0,
+                                          1,
+                                          7,
+                                          8,
+                                          1000,
+                                          pr::kMaxFragment - 1,
+                                          pr::kMaxFragment,
+                                          pr::kMaxFragment + 1,
+                                          3 * pr::kMaxFragment + 5,
                                           std::size_t{1} << 20};
   std::vector<std::string> payloads;
   for (std::size_t n : sizes) payloads.push_back(random_bytes(rng, n));

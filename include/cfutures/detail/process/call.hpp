@@ -90,13 +90,13 @@ template <class F, class... A>
 using stored_args_t = typename PickStored<typename ParamsOf<F>::type, A...>::type;
 
 template <class F>
-inline constexpr bool is_function_pointer_v = std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>;
+inline constexpr bool is_function_pointer_v = std::is_pointer_v<F>&& std::is_function_v<std::remove_pointer_t<F>>;
 
 // An identity-only callable: nothing but its type (or, for a function pointer, its address)
 // crosses, so it must carry no state.
 template <class F>
-inline constexpr bool is_identity_callable_v =
-    is_function_pointer_v<F> || (std::is_class_v<F> && std::is_empty_v<F> && std::is_default_constructible_v<F>);
+inline constexpr bool is_identity_callable_v = is_function_pointer_v<F> || (std::is_class_v<F> && std::is_empty_v<F> &&
+                                                                            std::is_default_constructible_v<F>);
 
 // How the worker invokes: with the arguments as rvalues when possible, else as lvalues (a
 // function taking T& may modify its copy; the change stays in the worker).
@@ -108,11 +108,11 @@ struct InvokeResult {
   using type = void;
 };
 template <class F, class... S>
-  requires invocable_v<F, S...>
+requires invocable_v<F, S...>
 struct InvokeResult<F, S...> {
-  using type = std::remove_cvref_t<typename std::conditional_t<std::is_invocable_v<F&, S&&...>,
-                                                               std::invoke_result<F&, S&&...>,
-                                                               std::invoke_result<F&, S&...>>::type>;
+  using type =
+      std::remove_cvref_t<typename std::conditional_t<std::is_invocable_v<F&, S&&...>, std::invoke_result<F&, S&&...>,
+                                                      std::invoke_result<F&, S&...>>::type>;
 };
 
 template <class F, class... S>

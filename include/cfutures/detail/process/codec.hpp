@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cereal/archives/binary.hpp>
-
 #include <cstddef>
 #include <cstring>
 #include <istream>
@@ -40,7 +39,6 @@ class RangeSource : public std::streambuf {
     char* begin = const_cast<char*>(bytes.data());  // read-only use: get area only
     setg(begin, begin, begin + bytes.size());
   }
-  std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
 };
 
 // An output archive appending to `target`. One per message: cereal archives keep per-archive
@@ -65,7 +63,6 @@ class Decoder {
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
   cereal::BinaryInputArchive& archive() noexcept { return archive_; }
-  std::size_t remaining() const noexcept { return source_.remaining(); }
 
  private:
   RangeSource source_;

@@ -25,12 +25,12 @@ struct Job {
   ~Job();
 
   std::uint64_t id = 0;
-  std::string payload;              // the kCall message; freed once written to the ring
-  std::vector<StateBase*> states;   // one retained future per call; null once cancelled
+  std::string payload;             // the kCall message; freed once written to the ring
+  std::vector<StateBase*> states;  // one retained future per call; null once cancelled
   // Decodes the reply's values into states[next...], advancing `next` past each one it
   // completed. Throws if the bytes cannot be decoded.
   void (*decode_values)(Job& job, Decoder& in, std::size_t& next) = nullptr;
-  const char* callable = nullptr;   // typeid(F).name(), for messages
+  const char* callable = nullptr;  // typeid(F).name(), for messages
 };
 
 template <class R>

@@ -23,9 +23,9 @@ namespace concurrent::futures::detail::process {
 
 // Message kinds. Requests go parent -> worker, replies worker -> parent.
 enum class Kind : std::uint8_t {
-  kInit = 1,   // settings and the initializer call; the first message a worker reads
-  kCall = 2,   // one or more calls of one function (a submit, or a map chunk)
-  kQuit = 3,   // finish: exit with status 0
+  kInit = 1,         // settings and the initializer call; the first message a worker reads
+  kCall = 2,         // one or more calls of one function (a submit, or a map chunk)
+  kQuit = 3,         // finish: exit with status 0
   kReply = 16,       // the outcome of a kCall
   kInitFailed = 17,  // the initializer threw; the worker exits next
 };
@@ -43,7 +43,7 @@ inline constexpr std::uint32_t kMaxFragment = 64 * 1024;
 inline constexpr std::size_t kFrameAlign = 8;
 
 struct FrameHeader {
-  std::uint32_t tag;  // kFrameMagic << 16 | kind << 8 | fragment flags
+  std::uint32_t tag;     // kFrameMagic << 16 | kind << 8 | fragment flags
   std::uint32_t length;  // payload bytes in this fragment
   std::uint64_t id;      // message id (the pool's job id; 0 for control messages)
   std::uint32_t payload_hash;
@@ -108,7 +108,6 @@ class FrameWriter {
   std::uint64_t free_bytes() const noexcept;
   // Bytes written so far (the ring's tail).
   std::uint64_t position() const noexcept { return tail_; }
-  const RingView& ring() const noexcept { return ring_; }
 
  private:
   RingView ring_;
@@ -135,12 +134,7 @@ class FrameReader {
   // producer fragment by fragment.
   Status next(Message& out);
   // True if the producer has published bytes not consumed yet (a cheap check for spinning).
-  bool has_data() const noexcept {
-    return ring_.control->tail.load(std::memory_order_seq_cst) != head_;
-  }
-  // True while a message is partly read.
-  bool in_message() const noexcept { return in_message_; }
-  const RingView& ring() const noexcept { return ring_; }
+  bool has_data() const noexcept { return ring_.control->tail.load(std::memory_order_seq_cst) != head_; }
 
  private:
   void copy_out(std::uint64_t position, void* to, std::size_t size) const noexcept;
