@@ -262,8 +262,8 @@ class Executor {
     explicit LazyInput(G&& g, Rs&&... rs)
         : fn(std::forward<G>(g)),
           ranges(std::forward<Rs>(rs)...),
-          its(std::apply([](auto&... r) { return std::make_tuple(std::begin(r)...); }, ranges)),
-          ends(std::apply([](auto&... r) { return std::make_tuple(std::end(r)...); }, ranges)) {}
+          its(begins(ranges, std::index_sequence_for<Stored...>{})),
+          ends(ends_of(ranges, std::index_sequence_for<Stored...>{})) {}
 
     template <class R>
     bool submit_next(detail::ExecutorLink& link, std::deque<Future<R>>& pending) {
@@ -278,12 +278,21 @@ class Executor {
       }
     }
 
+    // Named helpers rather than lambdas inside decltype: clang 14 crashes reading such member
+    // types back from a precompiled header.
+    template <std::size_t... I>
+    static auto begins(std::tuple<Stored...>& rs, std::index_sequence<I...>) {
+      return std::make_tuple(std::begin(std::get<I>(rs))...);
+    }
+    template <std::size_t... I>
+    static auto ends_of(std::tuple<Stored...>& rs, std::index_sequence<I...>) {
+      return std::make_tuple(std::end(std::get<I>(rs))...);
+    }
+
     F fn;
     std::tuple<Stored...> ranges;
-    decltype(std::apply([](auto&... r) { return std::make_tuple(std::begin(r)...); },
-                        std::declval<std::tuple<Stored...>&>())) its;
-    decltype(std::apply([](auto&... r) { return std::make_tuple(std::end(r)...); },
-                        std::declval<std::tuple<Stored...>&>())) ends;
+    decltype(begins(std::declval<std::tuple<Stored...>&>(), std::index_sequence_for<Stored...>{})) its;
+    decltype(ends_of(std::declval<std::tuple<Stored...>&>(), std::index_sequence_for<Stored...>{})) ends;
   };
 
   std::shared_ptr<detail::ExecutorLink> link_;
