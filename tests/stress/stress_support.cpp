@@ -60,35 +60,37 @@ std::atomic<std::uint32_t>* map_counters(int fd, std::size_t count) {
 
 }  // namespace
 
+// A memfd, reached by other processes as /proc/<pid>/fd/<fd>: nothing in the file system can
+// be left behind, even by a test that crashes or is killed by its watchdog.
 SharedCounters::SharedCounters(std::size_t count) : count_(count) {
-  static std::atomic<unsigned> serial{0};
-  path_ = "/dev/shm/cfstress-" + std::to_string(getpid()) + "-" + std::to_string(serial.fetch_add(1));
-  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "creating " + path_);
-  if (ftruncate(fd, static_cast<off_t>(count * sizeof(std::uint32_t))) != 0) {
+  fd_ = memfd_create("cfstress-counters", MFD_CLOEXEC);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "memfd_create");
+  if (ftruncate(fd_, static_cast<off_t>(count * sizeof(std::uint32_t))) != 0) {
     const int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "sizing " + path_);
+    ::close(fd_);
+    throw std::system_error(e, std::generic_category(), "sizing the shared counters");
   }
-  counters_ = map_counters(fd, count);
-  ::close(fd);
+  counters_ = map_counters(fd_, count);
+  path_ = "/proc/" + std::to_string(getpid()) + "/fd/" + std::to_string(fd_);
 }
 
 SharedCounters::~SharedCounters() {
   munmap(counters_, count_ * sizeof(std::uint32_t));
-  ::unlink(path_.c_str());
+  ::close(fd_);
 }
 
 std::atomic<std::uint32_t>& counter_in(const std::string& path, std::size_t i) {
+  // Keyed by the memfd's inode too: a descriptor number (so a path) may be reused for another
+  // SharedCounters while this process still maps the first one.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw std::system_error(errno, std::generic_category(), "stat " + path);
   static std::mutex mutex;
   static std::unordered_map<std::string, std::atomic<std::uint32_t>*> mapped;
   std::lock_guard lock(mutex);
-  auto& slot = mapped[path];
+  auto& slot = mapped[path + "@" + std::to_string(st.st_ino)];
   if (slot == nullptr) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) throw std::system_error(errno, std::generic_category(), "opening " + path);
-    struct stat st {};
-    fstat(fd, &st);
     slot = map_counters(fd, static_cast<std::size_t>(st.st_size) / sizeof(std::uint32_t));
     ::close(fd);
   }

@@ -87,9 +87,9 @@ inline void spin(std::uint64_t iterations) {
   for (std::uint64_t i = 0; i < iterations; ++i) std::atomic_signal_fence(std::memory_order_seq_cst);
 }
 
-// An array of 32-bit counters in a shared file mapping, so that tasks running in other
+// An array of 32-bit counters in shared memory (a memfd), so that tasks running in other
 // processes (the process pool's workers, which are not forked from the test process) can count
-// too: the worker maps the file by name (see counter_in). The file is unlinked on destruction.
+// too: a worker maps it by path() (see counter_in). It holds one descriptor while it lives.
 class SharedCounters {
  public:
   explicit SharedCounters(std::size_t count);
@@ -103,6 +103,7 @@ class SharedCounters {
 
  private:
   std::string path_;
+  int fd_ = -1;
   std::size_t count_;
   std::atomic<std::uint32_t>* counters_;
 };

@@ -195,7 +195,7 @@ bool names_death(const std::string& what, int fault) {
   }
 }
 
-// The pid of the fork server: the one child of this process (before any other child).
+// The children of this process (the fork server of a pool is one).
 std::set<pid_t> children_of_self() {
   std::set<pid_t> out;
   if (DIR* dir = opendir("/proc/self/task")) {
@@ -243,7 +243,9 @@ struct Load {
             << "a call in flight around the fault ended with " << kind_name(e.kind) << ": " << e.what;
       }
     }
-    if (!may_break) ASSERT_EQ(refused, 0);
+    if (!may_break) {
+      ASSERT_EQ(refused, 0);
+    }
   }
 };
 
@@ -310,7 +312,9 @@ TEST_P(CallJourney, EndsAsDocumented) {
                                                        << ending->what;
       EXPECT_THROW(pool.submit(ident, 1), cf::BrokenProcessPool) << "submit on a broken pool";
     } else {
-      if (j.expect == Ending::kTaskError) EXPECT_EQ(ending->what, "injected fault");
+      if (j.expect == Ending::kTaskError) {
+        EXPECT_EQ(ending->what, "injected fault");
+      }
       EXPECT_EQ(pool.submit(ident, 41).result(kHang), 41) << "the pool is still usable";
     }
     load.verify(breaks);
@@ -396,7 +400,9 @@ TEST(ProcessPoolFaults, WorkerKilledWhileLargeFramesStream) {
       cfstress::spin(rng.below(20'000'000));  // up to ~20 ms: before, during or after the transfer
       ::kill(pid, SIGKILL);
       ending = ending_of(big);
-      if (ending->kind == Ending::kValue) EXPECT_EQ(big.result(), kBig);
+      if (ending->kind == Ending::kValue) {
+        EXPECT_EQ(big.result(), kBig);
+      }
     } else {
       auto big = pool.submit(make_big, board.path(), 0, kBig);
       pid = await_pid(board, 0);  // the worker is encoding the result
@@ -404,7 +410,9 @@ TEST(ProcessPoolFaults, WorkerKilledWhileLargeFramesStream) {
       cfstress::spin(rng.below(20'000'000));
       ::kill(pid, SIGKILL);
       ending = ending_of(big);
-      if (ending->kind == Ending::kValue) EXPECT_EQ(big.result().blob.size(), kBig);
+      if (ending->kind == Ending::kValue) {
+        EXPECT_EQ(big.result().blob.size(), kBig);
+      }
     }
     ASSERT_TRUE(ending->kind == Ending::kValue || ending->kind == Ending::kBroken)
         << (result_way ? "result" : "argument") << " way, repetition " << rep << ": " << kind_name(ending->kind)
@@ -523,7 +531,9 @@ TEST(ProcessPoolFaults, InitializerFails) {
       }
     }
     for (const auto& e : endings) ASSERT_EQ(e.kind, Ending::kBroken) << kind_name(e.kind) << ": " << e.what;
-    if (fault != kThrow) EXPECT_TRUE(names_death(endings[0].what, fault)) << endings[0].what;
+    if (fault != kThrow) {
+      EXPECT_TRUE(names_death(endings[0].what, fault)) << endings[0].what;
+    }
   }
 }
 
