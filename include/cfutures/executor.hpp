@@ -134,6 +134,41 @@ inline constexpr bool last_is_map_options_v<A0, A...> =
 template <class R>
 using stored_range_t = std::conditional_t<std::is_lvalue_reference_v<R>, R, std::remove_cvref_t<R>>;
 
+// True once any of the iterators `its` has reached its end in `ends` (map stops at the
+// shortest range).
+template <class Its, class Ends, std::size_t... I>
+bool any_at_end(const Its& its, const Ends& ends, std::index_sequence<I...>) {
+  return ((std::get<I>(its) == std::get<I>(ends)) || ...);
+}
+
+// The input of a lazy map (buffersize): the ranges, kept alive if they were rvalues, and the
+// positions reached in each.
+template <class... Stored>
+struct LazyRanges {
+  using Indices = std::index_sequence_for<Stored...>;
+
+  template <class... Rs>
+  explicit LazyRanges(Rs&&... rs)
+      : ranges(std::forward<Rs>(rs)...), its(begins(ranges, Indices{})), ends(ends_of(ranges, Indices{})) {}
+
+  bool at_end() const { return any_at_end(its, ends, Indices{}); }
+
+  // Named helpers rather than lambdas inside decltype: clang 14 crashes reading such member
+  // types back from a precompiled header.
+  template <std::size_t... I>
+  static auto begins(std::tuple<Stored...>& rs, std::index_sequence<I...>) {
+    return std::make_tuple(std::begin(std::get<I>(rs))...);
+  }
+  template <std::size_t... I>
+  static auto ends_of(std::tuple<Stored...>& rs, std::index_sequence<I...>) {
+    return std::make_tuple(std::end(std::get<I>(rs))...);
+  }
+
+  std::tuple<Stored...> ranges;
+  decltype(begins(std::declval<std::tuple<Stored...>&>(), Indices{})) its;
+  decltype(ends_of(std::declval<std::tuple<Stored...>&>(), Indices{})) ends;
+};
+
 }  // namespace detail
 
 class Executor {
@@ -225,7 +260,7 @@ class Executor {
       if constexpr (sizeof...(Ranges) > 0) {
         auto its = std::make_tuple(std::begin(ranges)...);
         auto ends = std::make_tuple(std::end(ranges)...);
-        while (!any_at_end(its, ends, std::index_sequence_for<Ranges...>{})) {
+        while (!detail::any_at_end(its, ends, std::index_sequence_for<Ranges...>{})) {
           state->pending().push_back(submit_at(fn, its, std::index_sequence_for<Ranges...>{}));
         }
       }
@@ -244,10 +279,6 @@ class Executor {
     }
   }
 
-  template <class Its, class Ends, std::size_t... I>
-  static bool any_at_end(const Its& its, const Ends& ends, std::index_sequence<I...>) {
-    return ((std::get<I>(its) == std::get<I>(ends)) || ...);
-  }
   template <class F, class Its, std::size_t... I>
   auto submit_at(const F& fn, Its& its, std::index_sequence<I...>) {
     auto future = submit(fn, *std::get<I>(its)...);
@@ -255,44 +286,27 @@ class Executor {
     return future;
   }
 
-  // The input of a lazy map: the ranges, the positions reached, and the function.
+  // The input of a lazy map and the function it is mapped with.
   template <class F, class... Stored>
   struct LazyInput {
     template <class G, class... Rs>
-    explicit LazyInput(G&& g, Rs&&... rs)
-        : fn(std::forward<G>(g)),
-          ranges(std::forward<Rs>(rs)...),
-          its(begins(ranges, std::index_sequence_for<Stored...>{})),
-          ends(ends_of(ranges, std::index_sequence_for<Stored...>{})) {}
+    explicit LazyInput(G&& g, Rs&&... rs) : fn(std::forward<G>(g)), input(std::forward<Rs>(rs)...) {}
 
     template <class R>
     bool submit_next(detail::ExecutorLink& link, std::deque<Future<R>>& pending) {
       if constexpr (sizeof...(Stored) == 0) {
         return false;
       } else {
-        if (any_at_end(its, ends, std::index_sequence_for<Stored...>{})) return false;
+        if (input.at_end()) return false;
         detail::MutexLock lock(link.mutex);
         if (link.executor == nullptr) return false;  // executor destroyed: end quietly
-        pending.push_back(link.executor->submit_at(fn, its, std::index_sequence_for<Stored...>{}));
+        pending.push_back(link.executor->submit_at(fn, input.its, std::index_sequence_for<Stored...>{}));
         return true;
       }
     }
 
-    // Named helpers rather than lambdas inside decltype: clang 14 crashes reading such member
-    // types back from a precompiled header.
-    template <std::size_t... I>
-    static auto begins(std::tuple<Stored...>& rs, std::index_sequence<I...>) {
-      return std::make_tuple(std::begin(std::get<I>(rs))...);
-    }
-    template <std::size_t... I>
-    static auto ends_of(std::tuple<Stored...>& rs, std::index_sequence<I...>) {
-      return std::make_tuple(std::end(std::get<I>(rs))...);
-    }
-
     F fn;
-    std::tuple<Stored...> ranges;
-    decltype(begins(std::declval<std::tuple<Stored...>&>(), std::index_sequence_for<Stored...>{})) its;
-    decltype(ends_of(std::declval<std::tuple<Stored...>&>(), std::index_sequence_for<Stored...>{})) ends;
+    detail::LazyRanges<Stored...> input;
   };
 
   std::shared_ptr<detail::ExecutorLink> link_;

@@ -109,13 +109,6 @@ struct ProcessPoolOptions {
 };
 
 namespace detail::process {
-// Whether the last of Args is a cf::MapOptions.
-template <class... Args>
-inline constexpr bool last_is_map_options_v = false;
-template <class First, class... Rest>
-inline constexpr bool last_is_map_options_v<First, Rest...> =
-    detail::is_map_options_v<std::tuple_element_t<sizeof...(Rest), std::tuple<First, Rest...>>>;
-
 // Lets lazy map ranges reach their pool while it exists.
 struct PoolLink {
   Mutex mutex;
@@ -182,11 +175,6 @@ class ProcessPoolExecutor : public Executor {
   void schedule(Task task) override;
 
  private:
-  template <class Tuple, std::size_t... I>
-  static bool at_end(const Tuple& its, const Tuple& ends, std::index_sequence<I...>) {
-    return ((std::get<I>(its) == std::get<I>(ends)) || ...);
-  }
-
   template <class Fn, class R, class... S, class... A>
   void encode_call(detail::process::TypeList<S...> list, std::string& out, const Fn& fn, A&&... args) {
     detail::process::put_call_header<Fn, R, S...>(out, fn, 1);
@@ -194,11 +182,11 @@ class ProcessPoolExecutor : public Executor {
     detail::process::put_arguments(list, encoder.archive(), std::forward<A>(args)...);
   }
 
-  // Submits the next chunk of a map (up to `chunksize` positions, one future each, appended
-  // to `pending`); false if the input is exhausted.
+  // Submits the next chunk of a map (up to `chunksize` positions, one future for all,
+  // appended to `pending`); false if the input is exhausted.
   template <class Fn, class R, class... S, class Its, class Ends>
   bool submit_chunk(detail::process::TypeList<S...> list, const Fn& fn, Its& its, const Ends& ends,
-                    std::size_t chunksize, std::deque<Future<R>>& pending);
+                    std::size_t chunksize, std::deque<detail::ChunkSlot<R>>& pending);
 
   template <class F, class... Ranges>
   auto map_impl(F&& fn, const MapOptions& options, Ranges&&... ranges);
@@ -228,9 +216,9 @@ auto ProcessPoolExecutor::submit(F&& fn, A&&... args) {
     Future<R> future = detail::HandleAccess::adopt(state);
     auto job = std::make_unique<detail::process::Job>();
     job->callable = typeid(Fn).name();
-    job->decode_values = &detail::process::decode_values<R>;
+    job->decode = &detail::process::decode_value<R>;
     state->retain();
-    job->states.push_back(state);
+    job->state = state;
     try {
       encode_call<Fn, R>(Stored{}, job->payload, static_cast<const Fn&>(fn), std::forward<A>(args)...);
     } catch (...) {
@@ -244,43 +232,42 @@ auto ProcessPoolExecutor::submit(F&& fn, A&&... args) {
 
 template <class Fn, class R, class... S, class Its, class Ends>
 bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, const Fn& fn, Its& its, const Ends& ends,
-                                       std::size_t chunksize, std::deque<Future<R>>& pending) {
+                                       std::size_t chunksize, std::deque<detail::ChunkSlot<R>>& pending) {
   constexpr auto indices = std::make_index_sequence<std::tuple_size_v<Its>>{};
-  if (at_end(its, ends, indices)) return false;
+  if (detail::any_at_end(its, ends, indices)) return false;
   detail::process::check_open(*core_);
+  using Values = std::vector<detail::MapValue<R>>;
+  auto* state = new detail::State<Values>;
+  pending.push_back({detail::HandleAccess::adopt(state)});
   auto job = std::make_unique<detail::process::Job>();
   job->callable = typeid(Fn).name();
-  job->decode_values = &detail::process::decode_values<R>;
-  // One allocation each for the futures and (for small arguments) the message: a payload
-  // growing by doubling makes glibc consolidate its free lists at every step.
+  job->decode = &detail::process::decode_chunk<R>;
+  state->retain();
+  job->state = state;
+  // Reserved once: a payload growing by doubling makes glibc consolidate its free lists at
+  // every step.
   const std::size_t expected = chunksize < 4096 ? chunksize : 4096;
-  job->states.reserve(expected);
   job->payload.reserve(sizeof(detail::process::CallHeader) + expected * (sizeof(S) + ... + 0));
   const std::size_t count_at = detail::process::put_call_header<Fn, R, S...>(job->payload, fn, 0);
   std::uint32_t count = 0;
-  std::exception_ptr error;
-  {
+  try {
     detail::process::Encoder encoder(job->payload);
-    while (count < chunksize && !at_end(its, ends, indices)) {
-      auto* state = new detail::State<R>;
-      pending.push_back(detail::HandleAccess::adopt(state));
-      state->retain();
-      job->states.push_back(state);
-      if (!error) {
-        try {
-          std::apply([&](auto&... it) { detail::process::put_arguments(list, encoder.archive(), *it...); }, its);
-        } catch (...) {
-          error = detail::process::argument_encoding_error(job->callable);
-        }
-      }
+    for (; count < chunksize && !detail::any_at_end(its, ends, indices); ++count) {
+      std::apply([&](auto&... it) { detail::process::put_arguments(list, encoder.archive(), *it...); }, its);
       std::apply([](auto&... it) { (++it, ...); }, its);
-      ++count;
     }
-  }
-  if (error) {  // the whole chunk fails, as a CPython chunk whose pickling failed
-    for (detail::StateBase* state : job->states) state->set_exception(error);
+  } catch (...) {
+    // The whole chunk fails, as a CPython chunk whose pickling failed; the input moves past it.
+    const auto error = detail::process::argument_encoding_error(job->callable);
+    for (; count < chunksize && !detail::any_at_end(its, ends, indices); ++count) {
+      std::apply([](auto&... it) { (++it, ...); }, its);
+    }
+    pending.back().size = count;
+    state->set_exception(error);
     return true;
   }
+  pending.back().size = count;
+  job->calls = count;
   std::memcpy(job->payload.data() + count_at, &count, sizeof count);
   detail::process::submit_job(*core_, std::move(job));
   return true;
@@ -288,7 +275,7 @@ bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, con
 
 template <class F, class... Args>
 auto ProcessPoolExecutor::map(F&& fn, Args&&... args) {
-  if constexpr (detail::process::last_is_map_options_v<Args...>) {
+  if constexpr (detail::last_is_map_options_v<Args...>) {
     auto all = std::forward_as_tuple(std::forward<Args>(args)...);
     return map_with_options(std::forward<F>(fn), std::get<sizeof...(Args) - 1>(all), std::move(all),
                             std::make_index_sequence<sizeof...(Args) - 1>{});
@@ -302,7 +289,7 @@ auto ProcessPoolExecutor::map_impl(F&& fn, const MapOptions& options, Ranges&&..
   using Fn = std::decay_t<F>;
   using Stored = detail::process::stored_args_t<Fn, decltype(*std::begin(ranges))...>;
   using R = typename detail::process::ResultOf<Fn, Stored>::type;
-  using State = detail::MapState<R>;
+  using State = detail::MapState<R, detail::ChunkSlot<R>>;
   if constexpr (!detail::process::check_call_in<Fn>(Stored{})) {
     return MapRange<R>(nullptr);  // not reached: check_call_in has already failed the build
   } else {
@@ -323,20 +310,11 @@ auto ProcessPoolExecutor::map_impl(F&& fn, const MapOptions& options, Ranges&&..
       }
       return MapRange<R>(std::move(state));
     } else {
-      // The lazy input: the ranges (kept alive if they were rvalues) and the positions reached.
-      struct Input {
-        explicit Input(Ranges&&... rs) : ranges(std::forward<Ranges>(rs)...) {}
-        std::tuple<detail::stored_range_t<Ranges&&>...> ranges;
-        decltype(std::apply([](auto&... r) { return std::make_tuple(std::begin(r)...); },
-                            std::declval<std::tuple<detail::stored_range_t<Ranges&&>...>&>())) its =
-            std::apply([](auto&... r) { return std::make_tuple(std::begin(r)...); }, ranges);
-        decltype(std::apply([](auto&... r) { return std::make_tuple(std::end(r)...); },
-                            std::declval<std::tuple<detail::stored_range_t<Ranges&&>...>&>())) ends =
-            std::apply([](auto&... r) { return std::make_tuple(std::end(r)...); }, ranges);
-      };
-      auto input = std::make_shared<Input>(std::forward<Ranges>(ranges)...);
+      auto input =
+          std::make_shared<detail::LazyRanges<detail::stored_range_t<Ranges&&>...>>(std::forward<Ranges>(ranges)...);
       // Fn is a function pointer (its value matters) or an empty object: either copies freely.
-      auto submit_next = [input, link = link_, chunksize, f = Fn(fn)](std::deque<Future<R>>& pending) -> bool {
+      auto submit_next = [input, link = link_, chunksize,
+                          f = Fn(fn)](std::deque<detail::ChunkSlot<R>>& pending) -> bool {
         detail::MutexLock lock(link->mutex);
         if (link->pool == nullptr) return false;  // the pool is gone: end quietly
         return link->pool->template submit_chunk<Fn, R>(Stored{}, f, input->its, input->ends, chunksize, pending);

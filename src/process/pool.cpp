@@ -223,7 +223,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       Job* job = pending_.front();
       pending_.pop_front();
       if (!start_job(*job)) {
-        delete job;  // every future of it was cancelled
+        delete job;  // its future was cancelled
         continue;
       }
       worker->assigned.push_back(job);
@@ -280,27 +280,16 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     return workers_.back().get();
   }
 
-  // Marks the job's futures RUNNING (CPython marks a call running when it enters the call
-  // queue); drops cancelled ones. False if none is left to run.
+  // Marks the job's future RUNNING (CPython marks a call running when it enters the call
+  // queue); drops it if it was cancelled. False if it was.
   static bool start_job(Job& job) {
-    bool any = false;
-    constexpr std::size_t kAhead = 8;  // the states were made by another thread: fetch ahead
-    for (std::size_t i = 0; i < kAhead && i < job.states.size(); ++i) __builtin_prefetch(job.states[i], 1);
-    for (std::size_t i = 0; i < job.states.size(); ++i) {
-      if (i + kAhead < job.states.size()) __builtin_prefetch(job.states[i + kAhead], 1);
-      StateBase*& state = job.states[i];
-      bool run = false;
-      try {
-        run = state->set_running_or_notify_cancel();
-      } catch (const InvalidStateError&) {  // completed directly through set_result
-      }
-      if (run) {
-        any = true;
-      } else {
-        std::exchange(state, nullptr)->release();
-      }
+    bool run = false;
+    try {
+      run = job.state->set_running_or_notify_cancel();
+    } catch (const InvalidStateError&) {  // completed directly through set_result
     }
-    return any;
+    if (!run) std::exchange(job.state, nullptr)->release();
+    return run;
   }
 
   // Writes what fits of the worker's unsent messages (the kInit, calls, a kQuit once wanted).
@@ -481,21 +470,17 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       on_corrupt(w, "it replied to a call it was not sent");
       return false;
     }
-    if (tag == kError) {
-      for (StateBase* state : job->states) {
-        if (state != nullptr) state->abandon(rebuild_exception(record));
-      }
-    } else {
-      std::size_t next = 0;
-      try {
-        Decoder in(payload);
-        job->decode_values(*job, in, next);
-      } catch (...) {
-        const auto error = std::make_exception_ptr(SerializationError("could not deserialize the result of " +
-                                                                      demangle(job->callable) + ": " +
-                                                                      exception_text(std::current_exception())));
-        for (std::size_t i = next; i < job->states.size(); ++i) {
-          if (job->states[i] != nullptr) job->states[i]->abandon(error);
+    if (job->state != nullptr) {
+      if (tag == kError) {
+        job->state->abandon(rebuild_exception(record));
+      } else {
+        try {
+          Decoder in(payload);
+          job->decode(*job, in);
+        } catch (...) {
+          job->state->abandon(std::make_exception_ptr(SerializationError("could not deserialize the result of " +
+                                                                         demangle(job->callable) + ": " +
+                                                                         exception_text(std::current_exception()))));
         }
       }
     }
@@ -567,9 +552,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
 
   static void fail_jobs(std::vector<Job*>& jobs, const std::string& message) {
     for (Job* job : jobs) {
-      for (StateBase* state : job->states) {
-        if (state != nullptr) state->abandon(std::make_exception_ptr(BrokenProcessPool(message)));
-      }
+      if (job->state != nullptr) job->state->abandon(std::make_exception_ptr(BrokenProcessPool(message)));
       delete job;
     }
     jobs.clear();
@@ -791,13 +774,11 @@ std::exception_ptr argument_encoding_error(const char* callable) noexcept {
 }
 
 Job::~Job() {
-  for (StateBase* state : states) {
-    if (state == nullptr) continue;
-    if (!state->done() && !state->drop_cancelled()) {
-      state->abandon(std::make_exception_ptr(BrokenProcessPool("cf::ProcessPoolExecutor: the call was dropped")));
-    }
-    state->release();
+  if (state == nullptr) return;
+  if (!state->done() && !state->drop_cancelled()) {
+    state->abandon(std::make_exception_ptr(BrokenProcessPool("cf::ProcessPoolExecutor: the call was dropped")));
   }
+  state->release();
 }
 
 namespace testing {

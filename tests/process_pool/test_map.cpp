@@ -5,6 +5,7 @@
 #include <cfutures/cfutures.hpp>
 #include <cstdlib>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "tasks.hpp"
@@ -35,6 +36,9 @@ struct Counter {
 };
 
 std::string to_text(int x) { return std::to_string(x); }
+
+int action_of(int action) { return action; }
+int action_of(const pp::Trap& trap) { return trap.action; }
 
 template <class Range>
 auto collect(Range&& range) {
@@ -146,6 +150,56 @@ TEST(ProcessPoolMap, BuffersizeOnEndlessInput) {  // CPython #60, #61, #64
   EXPECT_EQ(chunked_reads, 10);  // buffersize counts chunks, as in CPython
   auto it = chunked.begin();
   EXPECT_EQ(*it, 0);
+  EXPECT_EQ(chunked_reads, 15);  // starting to read a chunk submits one more chunk...
+  for (long i = 1; i < 5; ++i) {
+    ++it;
+    EXPECT_EQ(*it, i);
+  }
+  EXPECT_EQ(chunked_reads, 15);  // ...and reading its other positions submits nothing
+  ++it;
+  EXPECT_EQ(*it, 5);
+  EXPECT_EQ(chunked_reads, 20);
+}
+
+TEST(ProcessPoolMap, VoidFunctionYieldsAPositionPerCall) {
+  cf::ProcessPoolExecutor pool(2);
+  for (std::size_t chunksize : {1u, 3u, 100u}) {
+    std::size_t positions = 0;
+    // raise(0) sends no signal: a void call that does nothing.
+    for (std::monostate done :
+         pool.map(pp::raise_signal, std::vector<int>(7, 0), cf::MapOptions{.chunksize = chunksize})) {
+      (void)done;
+      ++positions;
+    }
+    EXPECT_EQ(positions, 7u) << "chunksize " << chunksize;
+  }
+}
+
+// A value that cannot be (de)serialized fails its chunk (every position of it, with
+// SerializationError), whichever side it fails on; the chunks around it are untouched.
+TEST(ProcessPoolMap, SerializationErrorFailsOnlyItsChunk) {  // CPython #124, #126, #129, #130 for map
+  using pp::Trap;
+  cf::ProcessPoolExecutor pool(2);
+  for (int action : {Trap::kThrowOnSave, Trap::kThrowOnLoad}) {
+    std::vector<Trap> arguments(9);
+    arguments[4].action = action;  // the middle chunk of three
+    std::vector<int> results(9);
+    for (int i = 0; i < 9; ++i) results[i] = i == 4 ? action : Trap::kNothing;
+    auto check = [&](auto&& range, const char* side) {
+      int position = 0;
+      for (auto it = range.begin(); it != range.end(); ++it, ++position) {
+        if (position >= 3 && position < 6) {
+          EXPECT_THROW(*it, cf::SerializationError) << side << " action " << action << " position " << position;
+        } else {
+          EXPECT_EQ(action_of(*it), Trap::kNothing) << side << " position " << position;
+        }
+      }
+      EXPECT_EQ(position, 9) << side;
+    };
+    check(pool.map(pp::take_trap, arguments, cf::MapOptions{.chunksize = 3}), "arguments");
+    check(pool.map(pp::make_trap, results, cf::MapOptions{.chunksize = 3}), "results");
+  }
+  EXPECT_EQ(pool.submit(pp::square, 3).result(), 9);
 }
 
 TEST(ProcessPoolMap, DestroyingTheRangeCancelsWhatHasNotStarted) {  // CPython #55

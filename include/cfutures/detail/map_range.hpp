@@ -1,5 +1,5 @@
-// The state behind Executor::map's result range: the futures in flight, in input order, and
-// (for a lazy map with buffersize) the function that submits the next call.
+// The state behind a map's result range (Executor::map, ProcessPoolExecutor::map): the calls in
+// flight, in input order, and (for a lazy map with buffersize) what submits the next ones.
 #pragma once
 
 #include <chrono>
@@ -7,11 +7,13 @@
 #include <deque>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "cfutures/errors.hpp"
 #include "cfutures/future.hpp"
@@ -23,13 +25,77 @@ namespace concurrent::futures::detail {
 template <class R>
 using MapValue = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
 
+// What MapRange reads: the positions of a map, in input order.
 template <class R>
-class MapState {
+class MapReader {
+ public:
+  virtual ~MapReader() = default;
+  // True once every position was read (or a map timeout ended the range).
+  virtual bool at_end() = 0;
+  // Waits for the current position and returns its result, rethrowing its exception.
+  virtual MapValue<R> take() = 0;
+  // Moves to the next position.
+  virtual void advance() = 0;
+};
+
+// A map's calls are in flight either as one future per position (Future<R>: Executor::map)
+// or as one future per chunk of positions (ChunkSlot: the process pool's map, whose chunk is
+// one message, one task and one result, as in CPython). A failed chunk fails each of its
+// positions with the chunk's exception.
+template <class R>
+struct ChunkSlot {
+  Future<std::vector<MapValue<R>>> future;
+  std::size_t size = 0;  // positions in the chunk
+  std::size_t next = 0;  // the position read next
+};
+
+template <class R>
+StateBase* slot_state(const Future<R>& f) noexcept {
+  return HandleAccess::state(f);
+}
+template <class R>
+StateBase* slot_state(const ChunkSlot<R>& c) noexcept {
+  return HandleAccess::state(c.future);
+}
+template <class R>
+MapValue<R> slot_take(Future<R>& f) {
+  if constexpr (std::is_void_v<R>) {
+    return {};
+  } else {
+    return std::move(HandleAccess::typed_state(f)->mutable_value());
+  }
+}
+template <class R>
+MapValue<R> slot_take(ChunkSlot<R>& c) {
+  return std::move(HandleAccess::typed_state(c.future)->mutable_value()[c.next]);
+}
+// Moves past the slot's current position; true if the slot has no position left.
+template <class R>
+bool slot_step(Future<R>&) noexcept {
+  return true;
+}
+template <class R>
+bool slot_step(ChunkSlot<R>& c) noexcept {
+  return ++c.next == c.size;
+}
+template <class R>
+void slot_cancel(Future<R>& f) noexcept {
+  f.cancel();
+}
+template <class R>
+void slot_cancel(ChunkSlot<R>& c) noexcept {
+  c.future.cancel();
+}
+
+// The state behind a map's result range: the slots in flight, in input order, and (for a lazy
+// map with buffersize) the function that submits the next one.
+template <class R, class Slot = Future<R>>
+class MapState final : public MapReader<R> {
  public:
   using Value = MapValue<R>;
-  // Submits the next call into `pending`; returns false once the input is exhausted (or the
+  // Submits the next slot into `pending`; returns false once the input is exhausted (or the
   // executor is gone). May throw (ExecutorShutdown), which reaches the reader.
-  using SubmitNext = std::function<bool(std::deque<Future<R>>& pending)>;
+  using SubmitNext = std::function<bool(std::deque<Slot>& pending)>;
 
   MapState(std::optional<std::chrono::steady_clock::time_point> deadline, SubmitNext submit_next)
       : deadline_(deadline), submit_next_(std::move(submit_next)) {}
@@ -37,11 +103,11 @@ class MapState {
   MapState& operator=(const MapState&) = delete;
   // Destroying the range cancels every call not yet started, read or not (CPython cancels
   // nothing if the iterator never started: we do not copy that).
-  ~MapState() { cancel_pending(); }
+  ~MapState() override { cancel_pending(); }
 
-  std::deque<Future<R>>& pending() noexcept { return pending_; }
+  std::deque<Slot>& pending() noexcept { return pending_; }
 
-  bool at_end() {
+  bool at_end() override {
     if (finished_) return true;
     if (pending_.empty()) {
       if (!submit_more()) finished_ = true;
@@ -50,12 +116,11 @@ class MapState {
     return finished_;
   }
 
-  // Waits for the current position and returns its result, rethrowing the call's exception.
   // A map timeout cancels every call not yet started and ends the range.
-  Value take() {
+  Value take() override {
     if (at_end()) throw std::out_of_range("cf::Executor::map: read past the end of the range");
     prefetch();
-    StateBase* front = HandleAccess::state(pending_.front());
+    StateBase* front = slot_state(pending_.front());
     const bool done = deadline_ ? front->wait_until(*deadline_) : (front->wait(), true);
     if (!done) {
       cancel_pending();
@@ -64,25 +129,24 @@ class MapState {
       throw TimeoutError();
     }
     front->check_result();  // the call's own exception (even a TimeoutError) is this position's
-    if constexpr (std::is_void_v<R>) {
-      return Value{};
-    } else {
-      return std::move(HandleAccess::typed_state(pending_.front())->mutable_value());
-    }
+    return slot_take(pending_.front());
   }
 
-  void advance() {
+  void advance() override {
     // Advancing past the read that timed out is how a loop that catches each position's
     // exception goes on: the range has ended there (Python: StopIteration after the timeout).
     if (timed_out_) return;
     if (at_end()) throw std::out_of_range("cf::Executor::map: advanced past the end of the range");
     prefetch();
-    pending_.pop_front();
-    prefetched_ = false;
+    if (slot_step(pending_.front())) {
+      pending_.pop_front();
+      prefetched_ = false;
+    }
   }
 
  private:
-  // Python's buffered map submits one more call on every next(), before waiting.
+  // Python's buffered map submits one more call on every next(), before waiting (for chunks:
+  // one more chunk when reading of a chunk begins).
   void prefetch() {
     if (!prefetched_) {
       prefetched_ = true;
@@ -98,12 +162,12 @@ class MapState {
     return true;
   }
   void cancel_pending() noexcept {
-    for (auto& f : pending_) f.cancel();
+    for (auto& slot : pending_) slot_cancel(slot);
     pending_.clear();
     submit_next_ = nullptr;
   }
 
-  std::deque<Future<R>> pending_;
+  std::deque<Slot> pending_;
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   SubmitNext submit_next_;
   bool finished_ = false;
@@ -148,17 +212,17 @@ class MapRange {
 
    private:
     friend class MapRange;
-    explicit iterator(detail::MapState<R>* state) : state_(state) {}
-    detail::MapState<R>* state_ = nullptr;
+    explicit iterator(detail::MapReader<R>* state) : state_(state) {}
+    detail::MapReader<R>* state_ = nullptr;
   };
 
-  explicit MapRange(std::unique_ptr<detail::MapState<R>> state) : state_(std::move(state)) {}
+  explicit MapRange(std::unique_ptr<detail::MapReader<R>> state) : state_(std::move(state)) {}
 
   iterator begin() { return iterator(state_.get()); }
   std::default_sentinel_t end() const noexcept { return {}; }
 
  private:
-  std::unique_ptr<detail::MapState<R>> state_;
+  std::unique_ptr<detail::MapReader<R>> state_;
 };
 
 }  // namespace concurrent::futures

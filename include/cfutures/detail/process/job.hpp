@@ -1,5 +1,5 @@
-// The unit the process pool sends to a worker: one kCall message and the futures its calls
-// complete (one for submit, up to chunksize for a map chunk).
+// The unit the process pool sends to a worker: one kCall message and the future its calls
+// complete (submit: one call; a map chunk: up to chunksize calls, one future for all).
 #pragma once
 
 #include <cstddef>
@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "cfutures/detail/map_range.hpp"
 #include "cfutures/detail/process/codec.hpp"
 #include "cfutures/detail/state.hpp"
 
@@ -21,39 +22,55 @@ struct Job {
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
   // A job dropped without a reply (only possible if the pool itself failed to account for
-  // it) fails its futures rather than leaving them pending forever.
+  // it) fails its future rather than leaving them pending forever.
   ~Job();
 
   std::uint64_t id = 0;
   std::string payload;             // the kCall message; freed once written to the ring
-  std::vector<StateBase*> states;  // one retained future per call; null once cancelled
-  // Decodes the reply's values into states[next...], advancing `next` past each one it
-  // completed. Throws if the bytes cannot be decoded.
-  void (*decode_values)(Job& job, Decoder& in, std::size_t& next) = nullptr;
+  std::uint32_t calls = 1;         // calls in the message
+  StateBase* state = nullptr;      // the retained future the reply completes; null once cancelled
+  // Decodes the reply's values and completes `state` with them (if not null). Throws if the
+  // bytes cannot be decoded.
+  void (*decode)(Job& job, Decoder& in) = nullptr;
   const char* callable = nullptr;  // typeid(F).name(), for messages
 };
 
+// A submit's reply: one value for its one future.
 template <class R>
-void decode_values(Job& job, Decoder& in, std::size_t& next) {
-  constexpr std::size_t kAhead = 8;  // the states live in the caller's cache: fetch ahead
-  for (; next < job.states.size(); ++next) {
-    if (next + kAhead < job.states.size()) __builtin_prefetch(job.states[next + kAhead], 1);
-    auto* state = static_cast<State<R>*>(job.states[next]);
-    if constexpr (std::is_void_v<R>) {
-      if (state != nullptr && state->try_claim()) state->emplace_and_publish();
-    } else {
+void decode_value(Job& job, Decoder& in) {
+  auto* state = static_cast<State<R>*>(job.state);
+  if constexpr (std::is_void_v<R>) {
+    if (state != nullptr && state->try_claim()) state->emplace_and_publish();
+  } else {
+    R value{};
+    in.archive()(value);
+    if (state != nullptr && state->try_claim()) state->emplace_and_publish(std::move(value));
+  }
+}
+
+// A map chunk's reply: job.calls values, for the chunk's one future.
+template <class R>
+void decode_chunk(Job& job, Decoder& in) {
+  auto* state = static_cast<State<std::vector<MapValue<R>>>*>(job.state);
+  std::vector<MapValue<R>> values;
+  if constexpr (std::is_void_v<R>) {
+    values.resize(job.calls);
+  } else {
+    values.reserve(job.calls);
+    for (std::uint32_t i = 0; i < job.calls; ++i) {
       R value{};
       in.archive()(value);
-      if (state != nullptr && state->try_claim()) state->emplace_and_publish(std::move(value));
+      values.push_back(std::move(value));
     }
   }
+  if (state != nullptr && state->try_claim()) state->emplace_and_publish(std::move(values));
 }
 
 class PoolCore;
 
 // Throws ExecutorShutdown or BrokenProcessPool if `core` takes no more work.
 void check_open(PoolCore& core);
-// Queues `job` (its futures PENDING) for a worker; throws as check_open.
+// Queues `job` (its future PENDING) for a worker; throws as check_open.
 void submit_job(PoolCore& core, std::unique_ptr<Job> job);
 
 // "could not serialize the arguments of a call to <callable>: <what>", for the current
