@@ -16,8 +16,10 @@
 #include <future>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "sanitizers.hpp"
 #include "shm.hpp"
 #include "tasks.hpp"
 
@@ -31,17 +33,7 @@ std::string broken_message(const std::string& how) {
   return "A process in the process pool was terminated abruptly while the future was running or pending (" + how + ")";
 }
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr bool kSanitized = std::string_view(cftest::kSanitizer) != "none";
 
 // The message of a future whose worker died of SIGSEGV. Under a sanitizer the sanitizer's
 // handler catches the signal, reports it, and exits with its own code instead.
@@ -265,7 +257,7 @@ TEST(ProcessPoolFaults, IdleWorkerDeathBreaksThePool) {
 }
 
 TEST(ProcessPoolFaults, OutOfMemoryInATaskIsBadAlloc) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(CFTEST_ASAN) || defined(CFTEST_TSAN)
   GTEST_SKIP() << "sanitizers reserve more address space than the limit allows";
 #else
   cf::ProcessPoolExecutor pool(1);

@@ -33,9 +33,9 @@ bool run_known_bugs() {
 
 double sanitizer_scale() {
   double scale =
-#if defined(CFSTRESS_TSAN)
+#if defined(CFTEST_TSAN)
       1.0 / 3;
-#elif defined(CFSTRESS_ASAN)
+#elif defined(CFTEST_ASAN)
       1.0 / 2;
 #else
       1.0;

@@ -14,32 +14,12 @@
 #include <cstdint>
 #include <string>
 
+#include "sanitizers.hpp"
+
 namespace cfstress {
 
 // The build's sanitizer, if any (the counts are scaled down under each).
-#if defined(__SANITIZE_THREAD__)
-#define CFSTRESS_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CFSTRESS_TSAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define CFSTRESS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CFSTRESS_ASAN 1
-#endif
-#endif
-
-inline constexpr const char* kSanitizer =
-#if defined(CFSTRESS_TSAN)
-    "tsan";
-#elif defined(CFSTRESS_ASAN)
-    "asan";
-#else
-    "none";
-#endif
+inline constexpr const char* kSanitizer = cftest::kSanitizer;
 
 // Base seed: CFUTURES_STRESS_SEED, else `fallback`.
 std::uint64_t base_seed(std::uint64_t fallback = 0x5eed'cf00'2026ULL);

@@ -23,6 +23,7 @@
 #include <pthread.h>
 
 #include "leak_check.hpp"
+#include "sanitizers.hpp"
 
 namespace {
 
@@ -141,13 +142,6 @@ class Watchdog : public testing::EmptyTestEventListener {
 // a catch handler. The two are ordered by the exception's reference count, but that count lives
 // in libstdc++.so, which is not instrumented, so ThreadSanitizer cannot see the ordering and
 // reports a race that cannot happen. (A user's TSan build needs the same line: docs/design.md.)
-#if defined(__SANITIZE_THREAD__)
-#define CFTEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CFTEST_TSAN 1
-#endif
-#endif
 #ifdef CFTEST_TSAN
 extern "C" const char* __tsan_default_suppressions() {
   return "race:std::__exception_ptr::exception_ptr::_M_release\n";

@@ -13,17 +13,12 @@
 #include <functional>
 #include <string>
 
+#include "sanitizers.hpp"
+
 // ThreadSanitizer cannot follow a child of a multi-threaded process that starts threads: the
 // child reuses the stacks (and pthread ids) of the parent's other threads, which TSan still
 // tracks ("dup thread with used id"). The test runner always has a watchdog thread, so the
 // fork tests are skipped under TSan; they run in the normal and ASan builds.
-#if defined(__SANITIZE_THREAD__)
-#define CFTEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CFTEST_TSAN 1
-#endif
-#endif
 #ifdef CFTEST_TSAN
 #define CFTEST_SKIP_FORK_UNDER_TSAN() GTEST_SKIP() << "ThreadSanitizer cannot run threads in a multi-threaded fork's child"
 #else
