@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -250,23 +251,25 @@ bool ProcessPoolExecutor::submit_chunk(detail::process::TypeList<S...> list, con
   job->payload.reserve(sizeof(detail::process::CallHeader) + expected * (sizeof(S) + ... + 0));
   const std::size_t count_at = detail::process::put_call_header<Fn, R, S...>(job->payload, fn, 0);
   std::uint32_t count = 0;
-  try {
+  std::exception_ptr error;
+  {
     detail::process::Encoder encoder(job->payload);
     for (; count < chunksize && !detail::any_at_end(its, ends, indices); ++count) {
-      std::apply([&](auto&... it) { detail::process::put_arguments(list, encoder.archive(), *it...); }, its);
+      if (!error) {
+        try {
+          std::apply([&](auto&... it) { detail::process::put_arguments(list, encoder.archive(), *it...); }, its);
+        } catch (...) {
+          error = detail::process::argument_encoding_error(job->callable);
+        }
+      }
       std::apply([](auto&... it) { (++it, ...); }, its);
     }
-  } catch (...) {
-    // The whole chunk fails, as a CPython chunk whose pickling failed; the input moves past it.
-    const auto error = detail::process::argument_encoding_error(job->callable);
-    for (; count < chunksize && !detail::any_at_end(its, ends, indices); ++count) {
-      std::apply([](auto&... it) { (++it, ...); }, its);
-    }
-    pending.back().size = count;
+  }
+  pending.back().size = count;
+  if (error) {  // the whole chunk fails, as a CPython chunk whose pickling failed
     state->set_exception(error);
     return true;
   }
-  pending.back().size = count;
   job->calls = count;
   std::memcpy(job->payload.data() + count_at, &count, sizeof count);
   detail::process::submit_job(*core_, std::move(job));

@@ -22,15 +22,15 @@ struct Job {
   Job(const Job&) = delete;
   Job& operator=(const Job&) = delete;
   // A job dropped without a reply (only possible if the pool itself failed to account for
-  // it) fails its future rather than leaving them pending forever.
+  // it) fails its future rather than leaving it pending forever.
   ~Job();
 
   std::uint64_t id = 0;
   std::string payload;             // the kCall message; freed once written to the ring
   std::uint32_t calls = 1;         // calls in the message
   StateBase* state = nullptr;      // the retained future the reply completes; null once cancelled
-  // Decodes the reply's values and completes `state` with them (if not null). Throws if the
-  // bytes cannot be decoded.
+  // Decodes the reply's values and completes `state` (not null) with them. Throws if the bytes
+  // cannot be decoded.
   void (*decode)(Job& job, Decoder& in) = nullptr;
   const char* callable = nullptr;  // typeid(F).name(), for messages
 };
@@ -40,11 +40,11 @@ template <class R>
 void decode_value(Job& job, Decoder& in) {
   auto* state = static_cast<State<R>*>(job.state);
   if constexpr (std::is_void_v<R>) {
-    if (state != nullptr && state->try_claim()) state->emplace_and_publish();
+    if (state->try_claim()) state->emplace_and_publish();
   } else {
     R value{};
     in.archive()(value);
-    if (state != nullptr && state->try_claim()) state->emplace_and_publish(std::move(value));
+    if (state->try_claim()) state->emplace_and_publish(std::move(value));
   }
 }
 
@@ -63,7 +63,7 @@ void decode_chunk(Job& job, Decoder& in) {
       values.push_back(std::move(value));
     }
   }
-  if (state != nullptr && state->try_claim()) state->emplace_and_publish(std::move(values));
+  if (state->try_claim()) state->emplace_and_publish(std::move(values));
 }
 
 class PoolCore;
