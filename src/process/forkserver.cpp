@@ -12,14 +12,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <set>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
+#include "cfutures/detail/mutex.hpp"
+#include "cfutures/detail/process/testing.hpp"
+#include "inheritance.hpp"
 #include "worker.hpp"
 
 extern char** environ;
@@ -97,8 +103,7 @@ ssize_t receive_packet(int socket, Packet& packet, int* fds, int max_fds, int& n
   return n;
 }
 
-}  // namespace
-
+// Starts a fork server of the pool's own. Throws std::system_error.
 ForkServer start_fork_server() {
   // A spawned fork server whose entry did not take over runs main(), which may create a pool:
   // stop here instead of spawning another server (that recursion is a fork bomb).
@@ -141,8 +146,11 @@ ForkServer start_fork_server() {
   storage.push_back(prefix + std::to_string(kServerFd));
   env.push_back(storage.back().data());
   env.push_back(nullptr);
-  std::string name = "cfutures-fork-server";
-  char* argv[] = {name.data(), nullptr};
+  // The program's name as argv[0]: the server names its workers after it (an exec of
+  // /proc/self/exe is named "exe").
+  char name[16] = {};
+  prctl(PR_GET_NAME, name);
+  char* argv[] = {name, nullptr};
 
   pid_t pid = -1;
   const int error = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, env.data());
@@ -155,6 +163,114 @@ ForkServer start_fork_server() {
   }
   fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
   return ForkServer{pid, sv[0]};
+}
+
+// The early fork server, as seen from the program that started it.
+struct EarlyServer {
+  Mutex mutex;
+  pid_t pid CF_GUARDED_BY(mutex) = -1;    // -1 once the server is found dead and reaped
+  int control CF_GUARDED_BY(mutex) = -1;  // likewise
+  pid_t owner CF_GUARDED_BY(mutex) = -1;  // the process that started it (a forked child may not use it)
+  bool bypass CF_GUARDED_BY(mutex) = false;
+  std::string fingerprint CF_GUARDED_BY(mutex);  // the program's security_fingerprint() at the fork
+
+  // At the program's exit: the server ends when its control socket closes; waiting for it
+  // means no process of ours outlives the program (PR_SET_PDEATHSIG alone ends it later).
+  ~EarlyServer() {
+    MutexLock lock(mutex);
+    if (control < 0 || owner != getpid()) return;
+    ::close(std::exchange(control, -1));
+    waitpid(std::exchange(pid, -1), nullptr, 0);
+  }
+};
+EarlyServer& early_server() {
+  static EarlyServer early;
+  return early;
+}
+
+// The number of threads of this process (field 20 of /proc/self/stat), or 0 if unknown.
+long thread_count() noexcept {
+  const int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buffer[1024];
+  const ssize_t n = ::read(fd, buffer, sizeof buffer - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buffer[n] = '\0';
+  const char* p = std::strrchr(buffer, ')');  // the name before it may hold spaces
+  if (p == nullptr) return 0;
+  for (int field = 2; field < 20 && p != nullptr; ++field) p = std::strchr(p + 1, ' ');
+  return p != nullptr ? std::strtol(p + 1, nullptr, 10) : 0;
+}
+
+// A new channel to the early server, or -1 if the process has none it may use.
+int connect_early_server() {
+  EarlyServer& early = early_server();
+  MutexLock lock(early.mutex);
+  if (early.control < 0 || early.bypass || early.owner != getpid()) return -1;
+  // Its workers would not share what the program gave up since (inheritance.hpp).
+  if (security_fingerprint() != early.fingerprint) return -1;
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  }
+  Packet connect;
+  connect.type = Packet::kConnect;
+  const bool sent = send_packet(early.control, connect, &sv[1], 1);
+  ::close(sv[1]);
+  if (sent) {
+    fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+    return sv[0];
+  }
+  // The server is gone (killed from outside): reap it, and let this and later pools start
+  // servers of their own.
+  ::close(sv[0]);
+  ::close(std::exchange(early.control, -1));
+  waitpid(std::exchange(early.pid, -1), nullptr, 0);
+  return -1;
+}
+
+}  // namespace
+
+ForkServer connect_fork_server() {
+  const int channel = connect_early_server();
+  if (channel >= 0) return ForkServer{-1, channel};
+  return start_fork_server();
+}
+
+int fork_early_server() noexcept {
+  const char* wanted = std::getenv(kEarlyServerVariable);
+  if (wanted != nullptr && std::strcmp(wanted, "0") == 0) return -1;
+  if (thread_count() != 1) return -1;  // forking now could copy a lock another thread holds
+  std::string fingerprint;
+  try {
+    fingerprint = security_fingerprint();
+  } catch (...) {
+    return -1;
+  }
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  std::fflush(nullptr);  // or the server's workers would write what the program had buffered
+  const pid_t program = getpid();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != program) _exit(0);  // the program ended before the line above
+    return sv[1];
+  }
+  ::close(sv[1]);
+  if (pid < 0) {
+    ::close(sv[0]);
+    return -1;
+  }
+  EarlyServer& early = early_server();
+  MutexLock lock(early.mutex);
+  early.pid = pid;
+  early.control = sv[0];
+  early.owner = program;
+  early.fingerprint = std::move(fingerprint);
+  return -1;
 }
 
 bool request_spawn(int socket, std::uint32_t slot, int memfd, int doorbell, bool simulate_failure) noexcept {
@@ -183,54 +299,61 @@ ReadStatus read_packet(int socket, Packet& packet, int* pidfd) noexcept {
   return ReadStatus::kPacket;
 }
 
-[[noreturn]] void fork_server_main(int socket) {
+[[noreturn]] void fork_server_main(int control, int channel) {
   const pid_t self = getpid();
+  // Ctrl-C reaches the whole process group: the program decides what it means, and the
+  // server must outlive it if the program goes on (Python's forkserver ignores it too).
+  struct sigaction ignore {
+  }, old_interrupt{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGINT, &ignore, &old_interrupt);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
   sigset_t old_mask;
   sigprocmask(SIG_BLOCK, &chld, &old_mask);
   const int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  std::set<pid_t> children;
+  char program_name[16] = {};
+  prctl(PR_GET_NAME, program_name);
+  prctl(PR_SET_NAME, kServerName);
 
+  std::vector<int> channels;
+  if (channel >= 0) channels.push_back(channel);
+  std::map<pid_t, int> children;  // pid -> the channel of the pool it works for (-1: closed)
+
+  auto forget = [&](int gone) {  // the pool is gone: so are its workers
+    for (auto& [pid, owner] : children) {
+      if (owner == gone) {
+        kill(pid, SIGKILL);
+        owner = -1;
+      }
+    }
+    channels.erase(std::find(channels.begin(), channels.end(), gone));
+    ::close(gone);
+  };
+  auto stop = [&]() {
+    for (const auto& entry : children) kill(entry.first, SIGKILL);
+    for (const auto& entry : children) waitpid(entry.first, nullptr, 0);
+    _exit(0);
+  };
   auto reap = [&] {
     int status = 0;
     pid_t pid;
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-      children.erase(pid);
+      const auto it = children.find(pid);
+      if (it == children.end()) continue;
+      const int owner = it->second;
+      children.erase(it);
+      if (owner < 0) continue;
       Packet exited;
       exited.type = Packet::kExited;
       exited.pid = pid;
       exited.value = status;
-      send_packet(socket, exited, nullptr, 0);
+      if (!send_packet(owner, exited, nullptr, 0)) forget(owner);
     }
   };
-  auto stop = [&]() {
-    for (pid_t pid : children) kill(pid, SIGKILL);
-    for (pid_t pid : children) waitpid(pid, nullptr, 0);
-    _exit(0);
-  };
-
-  for (;;) {
-    pollfd fds[2] = {{socket, POLLIN, 0}, {sigfd, POLLIN, 0}};
-    if (poll(fds, sigfd >= 0 ? 2 : 1, sigfd >= 0 ? -1 : 100) < 0 && errno != EINTR) stop();
-    if (sigfd >= 0 && (fds[1].revents & POLLIN) != 0) {
-      signalfd_siginfo info;
-      while (read(sigfd, &info, sizeof info) > 0) {
-      }
-    }
-    reap();
-    if ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-
-    Packet request;
-    int received[2];
-    int nfds = 0;
-    const ssize_t n = receive_packet(socket, request, received, 2, nfds, 0);
-    if (n <= 0) stop();  // the pool is gone (or spoke nonsense): end everything
-    if (request.type != Packet::kSpawn || nfds != 2) {
-      for (int i = 0; i < nfds; ++i) ::close(received[i]);
-      stop();
-    }
+  // Forks a worker for the pool on `owner`; false if the pool cannot be told.
+  auto spawn = [&](int owner, const Packet& request, const int(&fds)[2]) {
     Packet reply;
     reply.slot = request.slot;
     pid_t pid = -1;
@@ -240,31 +363,93 @@ ReadStatus read_packet(int socket, Packet& packet, int* pidfd) noexcept {
       fork_error = errno;
     }
     if (pid == 0) {
-      // The worker: default signal mask, none of the server's descriptors but its own two.
+      // The worker: the program's signal state and name, none of the server's descriptors
+      // but its own two.
+      sigaction(SIGINT, &old_interrupt, nullptr);
       sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-      ::close(socket);
+      prctl(PR_SET_NAME, program_name);
+      if (control >= 0) ::close(control);
+      for (int c : channels) ::close(c);
       if (sigfd >= 0) ::close(sigfd);
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != self) _exit(0);  // the server died before the line above
-      worker_main(received[0], received[1], self);
+      worker_main(fds[0], fds[1], self);
     }
-    ::close(received[0]);
+    ::close(fds[0]);
+    ::close(fds[1]);
     if (pid < 0) {
       reply.type = Packet::kSpawnFailed;
       reply.value = fork_error;
-      ::close(received[1]);
-      if (!send_packet(socket, reply, nullptr, 0)) stop();
-      continue;
+      return send_packet(owner, reply, nullptr, 0);
     }
-    ::close(received[1]);
-    children.insert(pid);
+    children[pid] = owner;
     reply.type = Packet::kSpawned;
     reply.pid = pid;
     const int pidfd = pidfd_open(pid);
-    const bool sent = send_packet(socket, reply, &pidfd, pidfd >= 0 ? 1 : 0);
+    const bool sent = send_packet(owner, reply, &pidfd, pidfd >= 0 ? 1 : 0);
     if (pidfd >= 0) ::close(pidfd);
-    if (!sent) stop();
+    return sent;
+  };
+
+  std::vector<pollfd> fds;
+  for (;;) {
+    if (control < 0 && channels.empty()) stop();
+    fds.clear();
+    fds.push_back({sigfd, POLLIN, 0});
+    fds.push_back({control, POLLIN, 0});  // poll skips a negative descriptor
+    for (int c : channels) fds.push_back({c, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), sigfd >= 0 ? -1 : 100) < 0 && errno != EINTR) stop();
+    if (sigfd >= 0 && (fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info;
+      while (read(sigfd, &info, sizeof info) > 0) {
+      }
+    }
+    reap();
+
+    constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
+    if (control >= 0 && (fds[1].revents & kReadable) != 0) {
+      Packet request;
+      int received[1];
+      int nfds = 0;
+      if (receive_packet(control, request, received, 1, nfds, 0) <= 0) stop();  // the program ended
+      if (request.type == Packet::kConnect && nfds == 1) {
+        channels.push_back(received[0]);
+      } else if (nfds == 1) {
+        ::close(received[0]);
+      }
+    }
+    for (std::size_t i = 2; i < fds.size(); ++i) {
+      if ((fds[i].revents & kReadable) == 0) continue;
+      const int owner = fds[i].fd;
+      if (std::find(channels.begin(), channels.end(), owner) == channels.end()) continue;  // forgotten
+      Packet request;
+      int received[2];
+      int nfds = 0;
+      const ssize_t n = receive_packet(owner, request, received, 2, nfds, 0);
+      if (n > 0 && request.type == Packet::kSpawn && nfds == 2) {
+        if (!spawn(owner, request, received)) forget(owner);
+        continue;
+      }
+      for (int k = 0; k < nfds; ++k) ::close(received[k]);
+      forget(owner);  // the pool is gone, or spoke nonsense
+    }
   }
 }
+
+namespace testing {
+
+EarlyForkServer early_fork_server() noexcept {
+  EarlyServer& early = early_server();
+  MutexLock lock(early.mutex);
+  return {early.pid, early.control};
+}
+
+void bypass_early_fork_server(bool bypass) noexcept {
+  EarlyServer& early = early_server();
+  MutexLock lock(early.mutex);
+  early.bypass = bypass;
+}
+
+}  // namespace testing
 
 }  // namespace concurrent::futures::detail::process

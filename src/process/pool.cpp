@@ -36,6 +36,7 @@
 #include "cfutures/process_pool.hpp"
 #include "cfutures/thread_pool.hpp"
 #include "forkserver.hpp"
+#include "inheritance.hpp"
 #include "shm.hpp"
 
 namespace concurrent::futures::detail::process {
@@ -125,6 +126,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
   PoolCore(std::size_t max_workers, std::uint32_t max_tasks, std::string init_call)
       : max_workers_(max_workers), max_tasks_(max_tasks) {
+    capture_inherited_state(init_message_);
     put_raw(init_message_, max_tasks);
     put_raw(init_message_, static_cast<std::uint32_t>(init_call.empty() ? 0 : 1));
     init_message_ += init_call;
@@ -143,12 +145,12 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
     try {
       doorbell_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
       if (doorbell_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
-      server_ = start_fork_server();
+      server_ = connect_fork_server();
       thread_ = std::thread([self = shared_from_this()] { self->reply_thread(); });
     } catch (const std::exception& e) {
       if (server_.socket >= 0) {
         ::close(std::exchange(server_.socket, -1));
-        waitpid(server_.pid, nullptr, 0);
+        reap_server();
       }
       SpinGuard guard(lock_);
       set_broken_locked(not_started(e.what()));
@@ -662,8 +664,7 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       SpinGuard guard(lock_);
       ::close(std::exchange(server_.socket, -1));
     }
-    waitpid(server_.pid, nullptr, 0);
-    server_reaped_ = true;
+    reap_server();
     break_pool(died("the fork server exited"));  // no worker could be started any more
   }
 
@@ -728,8 +729,13 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
       SpinGuard guard(lock_);
       socket = std::exchange(server_.socket, -1);
     }
-    if (socket >= 0) ::close(socket);  // the server exits when its end closes
-    if (!server_reaped_) waitpid(server_.pid, nullptr, 0);
+    if (socket >= 0) ::close(socket);  // a server of the pool's own exits when its channel closes
+    reap_server();
+  }
+
+  // Waits for a fork server of the pool's own to end (the early server is the program's).
+  void reap_server() {
+    if (server_.pid > 0) waitpid(std::exchange(server_.pid, -1), nullptr, 0);
   }
 
   const std::size_t max_workers_;
@@ -749,7 +755,6 @@ class PoolCore : public std::enable_shared_from_this<PoolCore> {
   std::atomic<std::uint64_t> generation_{0};  // bumped whenever workers_ changes
 
   ForkServer server_;  // the socket is guarded by lock_ once the reply thread runs
-  bool server_reaped_ = false;
   int doorbell_ = -1;  // eventfd: workers and kick() wake the sleeping reply thread
   std::atomic<std::uint64_t> kicks_{0};
   std::atomic<bool> thread_sleeping_{false};

@@ -15,6 +15,7 @@
 #include "cfutures/detail/process/exception_record.hpp"
 #include "cfutures/detail/process/wire.hpp"
 #include "cfutures/detail/state.hpp"
+#include "inheritance.hpp"
 #include "shm.hpp"
 
 namespace concurrent::futures::detail::process {
@@ -60,7 +61,9 @@ class Worker {
     std::string_view init = message.payload;
     std::uint32_t max_tasks = 0;
     std::uint32_t has_initializer = 0;
-    if (!get_raw(init, max_tasks) || !get_raw(init, has_initializer)) finish(kProtocolErrorExit);
+    if (!apply_inherited_state(init) || !get_raw(init, max_tasks) || !get_raw(init, has_initializer)) {
+      finish(kProtocolErrorExit);
+    }
     if (has_initializer != 0) run_initializer(init);
 
     std::uint64_t done = 0;

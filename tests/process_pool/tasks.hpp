@@ -24,6 +24,7 @@ inline long power(long base, int exp) {
 }
 inline int ident(int x) { return x; }
 inline pid_t worker_pid() { return getpid(); }
+inline pid_t worker_parent() { return getppid(); }  // the fork server
 inline int sleep_ms(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return ms;

@@ -384,21 +384,21 @@ TEST(ProcessPoolFaults, ReplacementThatCannotStartBreaksThePool) {  // #114 with
   EXPECT_TRUE(contains(error_of(second), "could not be started")) << error_of(second);
 }
 
+// Both kinds of fork server (forkserver.hpp): the early one, shared by the process's pools, and
+// a pool's own (bypass: true).
 TEST(ProcessPoolFaults, ForkServerKilled) {
-  cf::ProcessPoolExecutor pool(2);
-  auto f = pool.submit(pp::sleep_ms, 3000);
-  std::this_thread::sleep_for(100ms);
-  // The fork server is this process's only child (workers are its children).
-  std::ifstream children("/proc/self/task/" + std::to_string(getpid()) + "/children");
-  std::set<pid_t> pids;
-  for (pid_t p; children >> p;) pids.insert(p);
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream more(task.path() / "children");
-    for (pid_t p; more >> p;) pids.insert(p);
+  namespace hook = cf::detail::process::testing;
+  for (bool bypass : {false, true}) {
+    if (!bypass && hook::early_fork_server().pid < 0) continue;  // none in this process
+    hook::bypass_early_fork_server(bypass);
+    cf::ProcessPoolExecutor pool(2);
+    hook::bypass_early_fork_server(false);
+    const pid_t server = pool.submit(pp::worker_parent).result();
+    auto f = pool.submit(pp::sleep_ms, 3000);
+    ASSERT_EQ(kill(server, SIGKILL), 0);
+    EXPECT_THROW(f.result(), cf::BrokenProcessPool) << (bypass ? "own server" : "early server");
+    EXPECT_THROW(pool.submit(pp::ident, 1), cf::BrokenProcessPool);
   }
-  ASSERT_EQ(pids.size(), 1u);
-  kill(*pids.begin(), SIGKILL);
-  EXPECT_THROW(f.result(), cf::BrokenProcessPool);
 }
 
 // ---- terminate_workers / kill_workers (#117-#123) ---------------------------------------

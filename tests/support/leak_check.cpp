@@ -9,6 +9,9 @@
 #include <iterator>
 #include <sstream>
 #include <thread>
+#include <vector>
+
+#include "cfutures/detail/process/testing.hpp"
 
 namespace cftest {
 namespace {
@@ -43,12 +46,34 @@ std::string process_details(pid_t pid) {
   return out;
 }
 
-void add_children(ResourceCounts& c) {
-  for_each_entry("/proc/self/task", [&](const char* tid) {
-    std::ifstream in(std::string("/proc/self/task/") + tid + "/children");
-    pid_t pid;
-    while (in >> pid) c.children.insert(pid);
+// The children of `pid` (every thread's), from /proc/<pid>/task/<tid>/children.
+std::set<pid_t> children_of(pid_t pid) {
+  std::set<pid_t> out;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for_each_entry(tasks.c_str(), [&](const char* tid) {
+    std::ifstream in(tasks + "/" + tid + "/children");
+    pid_t child;
+    while (in >> child) out.insert(child);
   });
+  return out;
+}
+
+// Every descendant, so that a worker left by the early fork server (the program's child, the
+// workers' parent) counts; the early server itself exists before the first test and may be
+// killed by one (tests of its death), so it is not counted.
+void add_descendants(ResourceCounts& c) {
+  const pid_t early_server = concurrent::futures::detail::process::testing::early_fork_server().pid;
+  std::vector<pid_t> frontier(1, getpid());
+  std::set<pid_t> seen;
+  while (!frontier.empty()) {
+    const pid_t parent = frontier.back();
+    frontier.pop_back();
+    for (pid_t child : children_of(parent)) {
+      if (!seen.insert(child).second) continue;
+      frontier.push_back(child);
+      if (child != early_server) c.children.insert(child);
+    }
+  }
   for (pid_t pid : c.children) c.child_details[pid] = process_details(pid);
 }
 
@@ -92,6 +117,9 @@ ResourceCounts count_resources() {
       },
       &own_fd);
   fds.erase(own_fd);  // the descriptor opendir itself held
+  // The program's end of the early fork server's control socket: closed if a test kills the
+  // server (its death is the subject there, not a leak).
+  fds.erase(concurrent::futures::detail::process::testing::early_fork_server().control);
   c.fds = fds.size();
   c.fd_targets = std::move(fds);
   for_each_entry("/proc/self/task", [&](const char* tid) {
@@ -99,7 +127,7 @@ ResourceCounts count_resources() {
         read_first_line(std::string("/proc/self/task/") + tid + "/comm");
   });
   c.threads = c.thread_names.size();
-  add_children(c);
+  add_descendants(c);
   return c;
 }
 
