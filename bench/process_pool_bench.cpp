@@ -3,7 +3,8 @@
 //   1. round trip (submit one no-op, wait for it): busy workers, and from idle
 //   2. N tiny submits, then every result: tasks/s
 //   3. map(chunksize=1000) over 200k items: items/s
-//   4. pool construction to first result: ms
+//   4. pool construction to first result: ms (on the early fork server; with a fork server of
+//      the pool's own; and what the early server adds to the program's start and exit)
 //   5. the docs' is_prime example (six numbers, two workers, pool start included): ms, and
 //      its ratio to the same work on two C++ threads
 //
@@ -14,10 +15,13 @@
 // Each number is the median over the rounds (default 5), with min-max in brackets. Within a
 // round, the start is the median of 10 pool starts and the map the median of 3 maps (the
 // first map of a process also pays for growing the heap).
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cfutures/cfutures.hpp>
+#include <cfutures/detail/process/testing.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -26,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+extern char** environ;
 
 namespace cf = concurrent::futures;
 using Clock = std::chrono::steady_clock;
@@ -99,8 +105,10 @@ double map_throughput(cf::ProcessPoolExecutor& pool, int n, std::size_t chunksiz
   return n / t;
 }
 
-// Median of `pools` pool starts (construction, first submit, its result).
-double start_to_first_result_ms(int pools) {
+// Median of `pools` pool starts (construction, first submit, its result), on the early fork
+// server or (own_server) each pool with a fork server of its own.
+double start_to_first_result_ms(int pools, bool own_server) {
+  cf::detail::process::testing::bypass_early_fork_server(own_server);
   std::vector<double> samples;
   for (int i = 0; i < pools; ++i) {
     const auto start = Clock::now();
@@ -108,7 +116,34 @@ double start_to_first_result_ms(int pools) {
     pool.submit(ident, 1).result();
     samples.push_back(seconds_since(start) * 1e3);
   }
+  cf::detail::process::testing::bypass_early_fork_server(false);
   return median(samples);
+}
+
+// What the early fork server adds to the program's own start and exit: the median wall time of
+// running this program with "--exit" (main returns at once) with the server, minus without it
+// (CFUTURES_EARLY_FORK_SERVER=0), over `runs` alternated pairs.
+double early_server_cost_ms(int runs) {
+  auto run_ms = [](bool early) {
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+    std::string off = "CFUTURES_EARLY_FORK_SERVER=0";
+    if (!early) env.push_back(off.data());
+    env.push_back(nullptr);
+    std::string self = "/proc/self/exe", flag = "--exit";
+    char* argv[] = {self.data(), flag.data(), nullptr};
+    const auto start = Clock::now();
+    pid_t pid = -1;
+    if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, env.data()) != 0) std::abort();
+    waitpid(pid, nullptr, 0);
+    return seconds_since(start) * 1e3;
+  };
+  std::vector<double> with, without;
+  for (int i = 0; i < runs; ++i) {
+    with.push_back(run_ms(true));
+    without.push_back(run_ms(false));
+  }
+  return median(with) - median(without);
 }
 
 // The docs example: map is_prime over the six numbers with a two-worker pool, pool start
@@ -134,13 +169,17 @@ void print(const char* what, Stat s, const char* unit, const char* python, const
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--exit") == 0) return 0;  // for early_server_cost_ms
   int rounds = 5;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::max(1, std::atoi(argv[i + 1]));
   }
-  std::vector<double> rtt_busy, rtt_idle, submits, mapped, start, primes, primes_threads, ratio;
+  std::vector<double> rtt_busy, rtt_idle, submits, mapped, start, start_own, startup_cost, primes, primes_threads,
+      ratio;
   for (int r = 0; r < rounds; ++r) {
-    start.push_back(start_to_first_result_ms(10));
+    start.push_back(start_to_first_result_ms(10, false));
+    start_own.push_back(start_to_first_result_ms(10, true));
+    startup_cost.push_back(early_server_cost_ms(10));
     {
       cf::ProcessPoolExecutor pool(2);
       for (int i = 0; i < 200; ++i) pool.submit(ident, i).result();  // warm up, as the baseline does
@@ -164,6 +203,8 @@ int main(int argc, char** argv) {
   print("N = 20000 tiny submits, then results", summarize(submits), "tasks/s", "3.8k/s", ">= 200k/s");
   print("map(chunksize=1000), 200k items", summarize(mapped), "items/s", "1.15M/s", ">= 10M/s");
   print("construction to first result", summarize(start), "ms", "17 ms", "<= 2 ms");
+  print("  the same, each pool with its own server", summarize(start_own), "ms", "-", "-");
+  print("  early server's cost to program start+exit", summarize(startup_cost), "ms", "-", "-");
   print("is_prime, 2 processes (start included)", summarize(primes), "ms", "1012 ms", "<= 1.1x 2 threads");
   print("is_prime, 2 threads (reference)", summarize(primes_threads), "ms", "-", "-");
   print("is_prime processes / threads", summarize(ratio), "x", "-", "<= 1.1");

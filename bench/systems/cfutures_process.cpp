@@ -3,7 +3,9 @@
 // map with chunksize, start-up to the first result, and the seed is_prime program.
 // Process pools warm up with 200 tasks (bench/compare passes --warmup 200), as Python's do.
 #include <cfutures/cfutures.hpp>
+#include <cfutures/detail/process/testing.hpp>
 #include <cfutures/process_pool.hpp>
+#include <utility>
 
 #include "cfutures_pool.hpp"
 
@@ -33,16 +35,26 @@ void map_chunked(const Args& args, Report& report) {
       .set("tasks_per_s", static_cast<double>(n) / seconds_between(t0, t1));
 }
 
-// (5) construct the pool, submit one task, read its result; then shut down.
-void start_to_first_result(const Args& args, Report& report) {
+// Construction to first result, and the shutdown after it, in ms.
+std::pair<double, double> start_and_stop_ms(int workers) {
   const auto t0 = Clock::now();
-  cf::ProcessPoolExecutor pool(args.workers());
+  cf::ProcessPoolExecutor pool(workers);
   const int r = pool.submit(ident, 1).result();
   const auto t1 = Clock::now();
   pool.shutdown(true);
   const auto t2 = Clock::now();
   consume(r);
-  report.set("start_ms", seconds_between(t0, t1) * 1e3).set("shutdown_ms", seconds_between(t1, t2) * 1e3);
+  return {seconds_between(t0, t1) * 1e3, seconds_between(t1, t2) * 1e3};
+}
+
+// (5) construct the pool, submit one task, read its result; then shut down. The first pool of
+// the process (on the early fork server, forked before main()); then one that starts a fork
+// server of its own, as every pool did before the early server (own_server_start_ms).
+void start_to_first_result(const Args& args, Report& report) {
+  const auto [start, shutdown] = start_and_stop_ms(args.workers());
+  cf::detail::process::testing::bypass_early_fork_server(true);
+  const auto [own_start, own_shutdown] = start_and_stop_ms(args.workers());
+  report.set("start_ms", start).set("shutdown_ms", shutdown).set("own_server_start_ms", own_start);
 }
 
 }  // namespace

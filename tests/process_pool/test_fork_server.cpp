@@ -87,6 +87,8 @@ TEST(ProcessPoolForkServer, TheEarlyServerStartsBeforeMainUnlessTurnedOff) {
   ASSERT_GT(early.pid, 0);
   EXPECT_GE(early.control, 0);
   EXPECT_EQ(children_of_self().count(early.pid), 1u) << "the early server is a child of the program";
+  cf::ProcessPoolExecutor pool(1);
+  ASSERT_EQ(pool.submit(pp::worker_parent).result(), early.pid);  // it names itself before it serves
   EXPECT_EQ(name_of(early.pid), "cf-forkserver");
 }
 
