@@ -406,18 +406,9 @@ ReadStatus read_packet(int socket, Packet& packet, int* pidfd) noexcept {
     }
     reap();
 
+    // Channels before the control socket: a channel closed in this pass may lend its number to
+    // one that arrives in it, and the poll results above are the old channel's.
     constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
-    if (control >= 0 && (fds[1].revents & kReadable) != 0) {
-      Packet request;
-      int received[1];
-      int nfds = 0;
-      if (receive_packet(control, request, received, 1, nfds, 0) <= 0) stop();  // the program ended
-      if (request.type == Packet::kConnect && nfds == 1) {
-        channels.push_back(received[0]);
-      } else if (nfds == 1) {
-        ::close(received[0]);
-      }
-    }
     for (std::size_t i = 2; i < fds.size(); ++i) {
       if ((fds[i].revents & kReadable) == 0) continue;
       const int owner = fds[i].fd;
@@ -425,13 +416,27 @@ ReadStatus read_packet(int socket, Packet& packet, int* pidfd) noexcept {
       Packet request;
       int received[2];
       int nfds = 0;
-      const ssize_t n = receive_packet(owner, request, received, 2, nfds, 0);
+      const ssize_t n = receive_packet(owner, request, received, 2, nfds, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
       if (n > 0 && request.type == Packet::kSpawn && nfds == 2) {
         if (!spawn(owner, request, received)) forget(owner);
         continue;
       }
       for (int k = 0; k < nfds; ++k) ::close(received[k]);
       forget(owner);  // the pool is gone, or spoke nonsense
+    }
+    if (control >= 0 && (fds[1].revents & kReadable) != 0) {
+      Packet request;
+      int received[1];
+      int nfds = 0;
+      const ssize_t n = receive_packet(control, request, received, 1, nfds, MSG_DONTWAIT);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+      if (n <= 0) stop();  // the program ended
+      if (request.type == Packet::kConnect && nfds == 1) {
+        channels.push_back(received[0]);
+      } else if (nfds == 1) {
+        ::close(received[0]);
+      }
     }
   }
 }

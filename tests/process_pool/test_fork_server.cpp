@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cereal/types/string.hpp>
 #include <cfutures/cfutures.hpp>
 #include <cfutures/detail/process/testing.hpp>
@@ -18,6 +19,8 @@
 #include <fstream>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "../thread_pool/child_process.hpp"
 #include "sanitizers.hpp"
@@ -261,4 +264,30 @@ TEST(ProcessPoolForkServer, AProgramThatGaveUpPrivilegesGetsAServerOfItsOwn) {
   cf::ProcessPoolExecutor pool(1);
   EXPECT_NE(pool.submit(pp::worker_parent).result(), early);
   EXPECT_EQ(hook::early_fork_server().pid, early) << "the early server is still there, unused";
+}
+
+// Pools created and destroyed from several threads at once, next to pools that never ask for a
+// worker: the server serves every channel, closed or new, without waiting on a silent one.
+TEST(ProcessPoolForkServer, ManyPoolsComeAndGoConcurrently) {
+  const pid_t early = live_early_server();
+  cf::ProcessPoolExecutor silent(1);  // connected, never submits
+  constexpr int kThreads = 4, kPools = 20;
+  std::atomic<int> served{0}, on_early{0};
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPools; ++i) {
+          cf::ProcessPoolExecutor quiet(1);  // another silent one, closed at once
+          cf::ProcessPoolExecutor pool(1);
+          if (pool.submit(pp::add, t, i).result() == t + i) served.fetch_add(1);
+          if (pool.submit(pp::worker_parent).result() == early) on_early.fetch_add(1);
+        }
+      });
+    }
+  }
+  EXPECT_EQ(served.load(), kThreads * kPools);
+  if (early > 0) {
+    EXPECT_EQ(on_early.load(), kThreads * kPools) << "every pool was served by the early server";
+  }
 }
