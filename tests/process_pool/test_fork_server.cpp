@@ -178,6 +178,12 @@ TEST(ProcessPoolForkServer, InterruptSparesTheServerNotTheWorkers) {
 // interleave): its pools start servers of their own.
 TEST(ProcessPoolForkServer, AForkedChildOfTheProgramStartsItsOwnServer) {
   CFTEST_SKIP_FORK_UNDER_TSAN();
+  // GCC 12's AddressSanitizer does not hold its allocator's locks across fork(): a child of this
+  // multi-threaded test process can inherit one held, and hung in 1 of 80 runs here (the very
+  // hazard the fork servers exist for). The normal build runs this test.
+#ifdef CFTEST_ASAN
+  GTEST_SKIP() << "AddressSanitizer: fork of a threaded process";
+#endif
   const pid_t early = hook::early_fork_server().pid;
   const auto child = pooltest::run_in_child([&](int out) {
     cf::ProcessPoolExecutor pool(1);
