@@ -16,13 +16,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "../thread_pool/child_process.hpp"
+#include "leak_check.hpp"
 #include "sanitizers.hpp"
 #include "tasks.hpp"
 
@@ -37,32 +37,16 @@ bool early_server_turned_off() {
 }
 
 // The direct children of this process.
-std::set<pid_t> children_of_self() {
-  std::set<pid_t> out;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-    std::ifstream in(task.path() / "children");
-    for (pid_t pid; in >> pid;) out.insert(pid);
-  }
-  return out;
-}
+std::set<pid_t> children_of_self() { return cftest::children_of(getpid()); }
 
-std::string name_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-  std::string name;
-  std::getline(in, name);
-  return name;
-}
+std::string name_of(pid_t pid) { return cftest::process_stat(pid).name; }
 
 // The early server's pid if it runs (a test run in the same process may have killed it), or -1.
 pid_t live_early_server() {
   const pid_t pid = hook::early_fork_server().pid;
   if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  const auto close = stat.rfind(')');
-  const bool alive = close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
-  return alive ? pid : -1;
+  const char state = cftest::process_stat(pid).state;
+  return state != '?' && state != 'Z' ? pid : -1;
 }
 
 // New pools start a server of their own while it lives.

@@ -32,14 +32,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "leak_check.hpp"
 #include "stress_support.hpp"
 
 namespace cf = concurrent::futures;
@@ -189,20 +188,6 @@ bool names_death(const std::string& what, int fault) {
     default:
       return false;
   }
-}
-
-// The parent of `pid` (field 4 of /proc/<pid>/stat), or 0.
-pid_t parent_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  const auto close = stat.rfind(')');  // the name before it may hold spaces
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 1));
-  std::string state;
-  pid_t parent = 0;
-  fields >> state >> parent;
-  return parent;
 }
 
 // Polls until `slot` of the board is non-zero (a worker wrote its pid); returns it, or 0.
@@ -544,7 +529,7 @@ TEST(ProcessPoolFaults, ForkServerKilled) {
     ASSERT_GT(blocked.pid, 0);
     // The worker's parent: the early fork server in the first repetition (shared by the
     // process's pools), then, with that one dead, the pool's own.
-    const pid_t server = parent_of(blocked.pid);
+    const pid_t server = cftest::process_stat(blocked.pid).parent;
     ASSERT_GT(server, 1);
     ASSERT_EQ(::kill(server, SIGKILL), 0);
     Load load;

@@ -35,27 +35,11 @@ std::string read_first_line(const std::string& path) {
   return line;
 }
 
-// "name" state=S from /proc/<pid>/stat ("pid (name) S ..."; the name may hold spaces or ')').
+// "name" state=S, for messages.
 std::string process_details(pid_t pid) {
-  const std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
-  const auto open = stat.find('(');
-  const auto close = stat.rfind(')');
-  if (open == std::string::npos || close == std::string::npos || close < open) return "(gone)";
-  std::string out = '"' + stat.substr(open + 1, close - open - 1) + '"';
-  if (close + 2 < stat.size()) out += std::string(" state=") + stat[close + 2];
-  return out;
-}
-
-// The children of `pid` (every thread's), from /proc/<pid>/task/<tid>/children.
-std::set<pid_t> children_of(pid_t pid) {
-  std::set<pid_t> out;
-  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
-  for_each_entry(tasks.c_str(), [&](const char* tid) {
-    std::ifstream in(tasks + "/" + tid + "/children");
-    pid_t child;
-    while (in >> child) out.insert(child);
-  });
-  return out;
+  const ProcessStat stat = process_stat(pid);
+  if (stat.state == '?') return "(gone)";
+  return '"' + stat.name + "\" state=" + stat.state;
 }
 
 // Every descendant, so that a worker left by the early fork server (the program's child, the
@@ -101,6 +85,29 @@ std::string plural(std::size_t n, const char* one, const char* many) {
 }
 
 }  // namespace
+
+ProcessStat process_stat(pid_t pid) {
+  ProcessStat out;
+  const std::string stat = read_first_line("/proc/" + std::to_string(pid) + "/stat");
+  const auto open = stat.find('(');
+  const auto close = stat.rfind(')');  // the name may hold spaces or ')'
+  if (open == std::string::npos || close == std::string::npos || close < open) return out;
+  out.name = stat.substr(open + 1, close - open - 1);
+  std::istringstream fields(stat.substr(close + 1));
+  fields >> out.state >> out.parent;
+  return out;
+}
+
+std::set<pid_t> children_of(pid_t pid) {
+  std::set<pid_t> out;
+  const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  for_each_entry(tasks.c_str(), [&](const char* tid) {
+    std::ifstream in(tasks + "/" + tid + "/children");
+    pid_t child;
+    while (in >> child) out.insert(child);
+  });
+  return out;
+}
 
 ResourceCounts count_resources() {
   ResourceCounts c;

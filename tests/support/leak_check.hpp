@@ -34,6 +34,17 @@ struct ResourceCounts {
 
 ResourceCounts count_resources();
 
+// What /proc/<pid>/stat says of a process; state '?' if it is gone.
+struct ProcessStat {
+  std::string name;  // the command name (15 characters at most)
+  char state = '?';  // R, S, D, Z...
+  pid_t parent = 0;
+};
+ProcessStat process_stat(pid_t pid);
+
+// The children of `pid` (of every thread), from /proc/<pid>/task/<tid>/children.
+std::set<pid_t> children_of(pid_t pid);
+
 // Waits up to `grace` for the counts to fall back to `before` (threads and processes that were
 // told to exit may take a moment to be reaped by the OS); returns the last counts seen.
 ResourceCounts settle(const ResourceCounts& before, std::chrono::milliseconds grace);
