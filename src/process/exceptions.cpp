@@ -143,23 +143,6 @@ std::exception_ptr remote(const ExceptionRecord& record) {
   return std::make_exception_ptr(RemoteError(demangled(record.type), what, record.site));
 }
 
-void put_string(std::string& out, const std::string& s) {
-  put_raw(out, static_cast<std::uint32_t>(s.size()));
-  out += s;
-}
-
-bool get_string(std::string_view& in, std::string& s) noexcept {
-  std::uint32_t size = 0;
-  if (!get_raw(in, size) || size > in.size()) return false;
-  try {
-    s.assign(in.data(), size);
-  } catch (...) {
-    return false;
-  }
-  in.remove_prefix(size);
-  return true;
-}
-
 // An exception with an error_code (std::system_error and its kin, std::future_error).
 template <class E>
 void capture_with_code(ExceptionRecord& record, const E& e) {

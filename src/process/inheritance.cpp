@@ -20,19 +20,6 @@ extern char** environ;
 namespace concurrent::futures::detail::process {
 namespace {
 
-void put_text(std::string& out, std::string_view text) {
-  put_raw(out, static_cast<std::uint32_t>(text.size()));
-  out += text;
-}
-
-bool get_text(std::string_view& in, std::string& text) {
-  std::uint32_t size = 0;
-  if (!get_raw(in, size) || size > in.size()) return false;
-  text.assign(in.substr(0, size));
-  in.remove_prefix(size);
-  return true;
-}
-
 std::string read_file(const char* path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
@@ -44,12 +31,12 @@ void capture_inherited_state(std::string& out) {
   std::uint32_t count = 0;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) ++count;
   put_raw(out, count);
-  for (std::uint32_t i = 0; i < count; ++i) put_text(out, environ[i]);
+  for (std::uint32_t i = 0; i < count; ++i) put_string(out, environ[i]);
 
   std::string cwd(256, '\0');
   while (getcwd(cwd.data(), cwd.size()) == nullptr && errno == ERANGE) cwd.resize(cwd.size() * 2);
   cwd.resize(cwd[0] == '/' ? std::char_traits<char>::length(cwd.c_str()) : 0);  // "": none (deleted)
-  put_text(out, cwd);
+  put_string(out, cwd);
 
   const mode_t mask = umask(0);
   umask(mask);
@@ -70,7 +57,6 @@ void capture_inherited_state(std::string& out) {
     put_raw(out, static_cast<std::uint64_t>(limit.rlim_max));
   }
 
-  errno = 0;
   put_raw(out, static_cast<std::int32_t>(getpriority(PRIO_PROCESS, 0)));
 }
 
@@ -80,13 +66,13 @@ bool apply_inherited_state(std::string_view& in) {
   clearenv();
   std::string entry;
   for (std::uint32_t i = 0; i < count; ++i) {
-    if (!get_text(in, entry)) return false;
+    if (!get_string(in, entry)) return false;
     const auto equals = entry.find('=');
     if (equals != std::string::npos) setenv(entry.substr(0, equals).c_str(), entry.c_str() + equals + 1, 1);
   }
 
   std::string cwd;
-  if (!get_text(in, cwd)) return false;
+  if (!get_string(in, cwd)) return false;
   if (!cwd.empty()) (void)!chdir(cwd.c_str());
 
   std::uint32_t mask = 0;

@@ -4,6 +4,7 @@
 
 #include <cereal/archives/binary.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <istream>
 #include <ostream>
@@ -80,6 +81,23 @@ bool get_raw(std::string_view& in, T& value) noexcept {
   if (in.size() < sizeof value) return false;
   std::memcpy(&value, in.data(), sizeof value);
   in.remove_prefix(sizeof value);
+  return true;
+}
+
+// A string as its 32-bit length and its bytes.
+inline void put_string(std::string& out, std::string_view s) {
+  put_raw(out, static_cast<std::uint32_t>(s.size()));
+  out += s;
+}
+inline bool get_string(std::string_view& in, std::string& s) noexcept {
+  std::uint32_t size = 0;
+  if (!get_raw(in, size) || size > in.size()) return false;
+  try {
+    s.assign(in.data(), size);
+  } catch (...) {
+    return false;
+  }
+  in.remove_prefix(size);
   return true;
 }
 
