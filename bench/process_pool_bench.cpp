@@ -21,7 +21,6 @@
 
 #include <algorithm>
 #include <cfutures/cfutures.hpp>
-#include <cfutures/detail/process/testing.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -105,10 +104,42 @@ double map_throughput(cf::ProcessPoolExecutor& pool, int n, std::size_t chunksiz
   return n / t;
 }
 
+// Runs this program again with CFUTURES_EARLY_FORK_SERVER=0 and `args`; returns its stdout.
+std::string run_self_without_early_server(std::vector<std::string> args) {
+  std::vector<std::string> storage{"/proc/self/exe"};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  std::string off = "CFUTURES_EARLY_FORK_SERVER=0";
+  env.push_back(off.data());
+  env.push_back(nullptr);
+  int out[2];
+  if (pipe(out) != 0) std::abort();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  pid_t pid = -1;
+  if (posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), env.data()) != 0) std::abort();
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  std::string text;
+  char buffer[256];
+  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+  close(out[0]);
+  waitpid(pid, nullptr, 0);
+  return text;
+}
+
 // Median of `pools` pool starts (construction, first submit, its result), on the early fork
 // server or (own_server) each pool with a fork server of its own.
 double start_to_first_result_ms(int pools, bool own_server) {
-  cf::detail::process::testing::bypass_early_fork_server(own_server);
+  if (own_server) {
+    return std::stod(run_self_without_early_server({"--start-ms", std::to_string(pools)}));
+  }
   std::vector<double> samples;
   for (int i = 0; i < pools; ++i) {
     const auto start = Clock::now();
@@ -116,7 +147,6 @@ double start_to_first_result_ms(int pools, bool own_server) {
     pool.submit(ident, 1).result();
     samples.push_back(seconds_since(start) * 1e3);
   }
-  cf::detail::process::testing::bypass_early_fork_server(false);
   return median(samples);
 }
 
@@ -170,6 +200,10 @@ void print(const char* what, Stat s, const char* unit, const char* python, const
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--exit") == 0) return 0;  // for early_server_cost_ms
+  if (argc == 3 && std::strcmp(argv[1], "--start-ms") == 0) {      // for start_to_first_result_ms
+    std::printf("%.17g\n", start_to_first_result_ms(std::atoi(argv[2]), false));
+    return 0;
+  }
   int rounds = 5;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--rounds") == 0) rounds = std::max(1, std::atoi(argv[i + 1]));

@@ -20,8 +20,7 @@ bool StateBase::cancel() noexcept {
     const std::uint32_t phase = phase_of(word);
     if (is_cancelled_phase(phase)) return true;
     if (phase != kPending) return false;
-    if (word_.compare_exchange_weak(word, kCancelled, std::memory_order_acq_rel,
-                                    std::memory_order_acquire)) {
+    if (word_.compare_exchange_weak(word, kCancelled, std::memory_order_acq_rel, std::memory_order_acquire)) {
       on_transition_to_done(word);
       return true;
     }
@@ -40,8 +39,7 @@ bool StateBase::set_running_or_notify_cancel() {
     } else {
       throw_invalid_state("set_running_or_notify_cancel");
     }
-    if (word_.compare_exchange_weak(word, next, std::memory_order_acq_rel,
-                                    std::memory_order_acquire)) {
+    if (word_.compare_exchange_weak(word, next, std::memory_order_acq_rel, std::memory_order_acquire)) {
       return phase == kPending;
     }
   }
@@ -52,8 +50,8 @@ bool StateBase::try_claim() noexcept {
   for (;;) {
     const std::uint32_t phase = phase_of(word);
     if (phase != kPending && phase != kRunning) return false;
-    if (word_.compare_exchange_weak(word, (word & ~kPhaseMask) | kCompleting,
-                                    std::memory_order_acquire, std::memory_order_acquire)) {
+    if (word_.compare_exchange_weak(word, (word & ~kPhaseMask) | kCompleting, std::memory_order_acquire,
+                                    std::memory_order_acquire)) {
       return true;
     }
   }
@@ -72,23 +70,6 @@ void StateBase::publish_exception(std::exception_ptr error) noexcept {
 void StateBase::set_exception(std::exception_ptr error) {
   if (!try_claim()) throw_invalid_state("set_exception");
   publish_exception(std::move(error));
-}
-
-bool StateBase::abandon(std::exception_ptr error) noexcept {
-  if (!try_claim()) return false;
-  drop_callable();
-  publish_exception(std::move(error));
-  return true;
-}
-
-bool StateBase::drop_cancelled() noexcept {
-  drop_callable();
-  if (!cancel()) return false;  // finished by a direct set_result: nothing to cancel
-  try {
-    set_running_or_notify_cancel();
-  } catch (const InvalidStateError&) {
-  }
-  return true;
 }
 
 void StateBase::on_transition_to_done(std::uint32_t old) noexcept {
@@ -121,8 +102,7 @@ bool StateBase::mark_hooked() noexcept {
   for (;;) {
     if (is_done_phase(phase_of(word))) return false;
     if (word & kHooks) return true;
-    if (word_.compare_exchange_weak(word, word | kHooks, std::memory_order_acq_rel,
-                                    std::memory_order_acquire)) {
+    if (word_.compare_exchange_weak(word, word | kHooks, std::memory_order_acq_rel, std::memory_order_acquire)) {
       return true;
     }
   }
@@ -179,8 +159,7 @@ void StateBase::wait() const noexcept {
   std::uint32_t word = word_.load(std::memory_order_acquire);
   while (!is_done_phase(phase_of(word))) {
     if ((word & kSleepers) == 0 &&
-        !word_.compare_exchange_weak(word, word | kSleepers, std::memory_order_acq_rel,
-                                     std::memory_order_acquire)) {
+        !word_.compare_exchange_weak(word, word | kSleepers, std::memory_order_acq_rel, std::memory_order_acquire)) {
       continue;
     }
     futex_wait(word_, word | kSleepers);
@@ -190,17 +169,14 @@ void StateBase::wait() const noexcept {
 
 bool StateBase::wait_until(std::chrono::steady_clock::time_point deadline) const noexcept {
   if (done()) return true;
-  if (spin_until([this, deadline] {
-        return done() || std::chrono::steady_clock::now() >= deadline;
-      })) {
+  if (spin_until([this, deadline] { return done() || std::chrono::steady_clock::now() >= deadline; })) {
     return done();
   }
   std::uint32_t word = word_.load(std::memory_order_acquire);
   while (!is_done_phase(phase_of(word))) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     if ((word & kSleepers) == 0 &&
-        !word_.compare_exchange_weak(word, word | kSleepers, std::memory_order_acq_rel,
-                                     std::memory_order_acquire)) {
+        !word_.compare_exchange_weak(word, word | kSleepers, std::memory_order_acq_rel, std::memory_order_acquire)) {
       continue;
     }
     futex_wait_until(word_, word | kSleepers, deadline);
@@ -274,8 +250,7 @@ void StateBase::throw_invalid_state(const char*) const {
 
 std::string demangle(const char* mangled) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
-                                              std::free);
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(mangled, nullptr, nullptr, &status), std::free);
   std::string result = status == 0 && name ? std::string(name.get()) : std::string(mangled);
   // Spell library types as users write them: "std::string", not the ABI's full template.
   static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
@@ -291,17 +266,24 @@ std::string demangle(const char* mangled) {
   return result;
 }
 
-void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept {
+std::string describe_exception(const std::exception_ptr& error) noexcept {
   try {
-    std::string what;
     try {
       std::rethrow_exception(error);
     } catch (const std::exception& e) {
-      what = exception_type_name(error) + ": " + e.what();
+      return exception_type_name(error) + ": " + e.what();
     } catch (...) {
-      what = "non-standard exception of type " + exception_type_name(error);
+      return "non-standard exception of type " + exception_type_name(error);
     }
-    const std::string line = "exception calling callback for " + state.describe() + ": " + what + "\n";
+  } catch (...) {
+    return "an exception (could not describe it)";
+  }
+}
+
+void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept {
+  try {
+    const std::string line =
+        "exception calling callback for " + state.describe() + ": " + describe_exception(error) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
   } catch (...) {
     std::fputs("exception calling callback for a future (could not describe it)\n", stderr);

@@ -1,7 +1,6 @@
 #include "cfutures/thread_pool.hpp"
 
 #include <pthread.h>
-#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -16,18 +15,9 @@
 #include "cfutures/detail/mutex.hpp"
 #include "cfutures/detail/seg_queue.hpp"
 #include "cfutures/detail/thread_annotations.hpp"
+#include "pool_support.hpp"
 
 namespace concurrent::futures {
-
-std::size_t usable_cpu_count() noexcept {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
-    const int n = CPU_COUNT(&set);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  return std::max(1u, std::thread::hardware_concurrency());
-}
 
 namespace detail {
 
@@ -54,11 +44,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   ThreadPoolCore& operator=(const ThreadPoolCore&) = delete;
 
   ~ThreadPoolCore() {
-    StateBase* task;
-    while (queue_.pop(task)) {
-      task->drop_cancelled();
-      task->release();
-    }
+    cancel_queued();
     // Threads nobody joined: the pool was shut down (or destroyed) from one of its own tasks,
     // so the last worker to finish owns the core. Every other worker has returned from
     // worker_main (they each held a reference), so joining them is immediate.
@@ -72,38 +58,25 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     }
   }
 
+  // Queues a task. The executor's shutdown gate has admitted this submit, so shutdown() waits
+  // for it to return before it closes the queue.
   void submit(Task& task) {
-    if (gate_.fetch_add(kSubmitter, std::memory_order_seq_cst) & kShutDown) {
-      gate_.fetch_sub(kSubmitter, std::memory_order_release);
-      throw ExecutorShutdown();
-    }
-    if (broken_.load(std::memory_order_acquire)) {
-      gate_.fetch_sub(kSubmitter, std::memory_order_release);
-      throw BrokenThreadPool();
-    }
+    if (broken_.load(std::memory_order_acquire)) throw BrokenThreadPool();
     // Take an idle worker's token before the push: once the task is queued, that worker may
     // pop it and withdraw its own token first, and this submit would then start a thread
     // although a worker was idle when it was called (CPython #72 test_idle_thread_reuse).
     const bool idle_worker = !saturated_.load(std::memory_order_relaxed) && take_idle_token();
     queue_.push(TaskAccess::release(task));
-    notify_new_task(idle_worker);  // inside the gate, so shutdown() sees any worker this starts
-    gate_.fetch_sub(kSubmitter, std::memory_order_release);
+    notify_new_task(idle_worker);
     if (broken_.load(std::memory_order_seq_cst)) fail_queued();
   }
 
+  // Called once every admitted submit has returned (the executor drained its gate).
   void shutdown(bool wait, bool cancel_futures) {
-    gate_.fetch_or(kShutDown, std::memory_order_seq_cst);
-    while ((gate_.load(std::memory_order_acquire) & ~kShutDown) != 0) yield_now();  // submits in flight
-    // Every submit that got past the gate has pushed its task by now, and no later one will:
-    // only from here may idle workers exit (see closed()).
+    // Every accepted task is queued by now, and no later one will be: only from here may idle
+    // workers exit (see closed()).
     closed_.store(true, std::memory_order_seq_cst);
-    if (cancel_futures) {
-      StateBase* task;
-      while (queue_.pop(task)) {
-        task->drop_cancelled();
-        task->release();
-      }
-    }
+    if (cancel_futures) cancel_queued();
     wake_all();
     if (!wait) return;
     if (tl_worker_of == this) {
@@ -118,9 +91,6 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   const std::string& prefix() const noexcept { return prefix_; }
 
  private:
-  static constexpr std::uint64_t kShutDown = 1;
-  static constexpr std::uint64_t kSubmitter = 2;
-
   // A worker's lazy-start bookkeeping: it offers one "idle token" while available, which a
   // submit takes instead of starting a thread (Python's idle semaphore, without stale tokens).
   struct WorkerSlot {
@@ -210,9 +180,9 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   }
 
   // True once shutdown() has seen the last accepted submit finish pushing its task. Idle
-  // workers exit only then: a worker that left as soon as the kShutDown bit was set could
-  // leave a task pushed by a submit that passed the gate just before the bit, with nobody to
-  // run it (its future would never complete).
+  // workers exit only then: a worker that left as soon as shutdown began could leave a task
+  // pushed by a submit admitted just before, with nobody to run it (its future would never
+  // complete).
   bool closed() const noexcept { return closed_.load(std::memory_order_seq_cst); }
 
   // shutdown(wait=true) from outside the pool: joins every worker. A worker waiting in
@@ -261,7 +231,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   void worker_main(std::size_t index) {
     tl_worker_of = this;
     name_this_thread(index);
-    StateBase* first = nullptr;  // usually the task whose submit started this worker
+    TaskNode* first = nullptr;  // usually the task whose submit started this worker
     if (!initializer_) {
       queue_.pop(first);
       announce_start();
@@ -270,7 +240,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       try {
         initializer_();
       } catch (...) {
-        report_initializer_error(std::current_exception());
+        report_initializer_error(describe_exception(std::current_exception()));
         break_pool();
         on_worker_exit();
         return;
@@ -278,7 +248,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     }
     WorkerSlot slot{this};
     for (;;) {
-      StateBase* task = std::exchange(first, nullptr);
+      TaskNode* task = std::exchange(first, nullptr);
       if (task == nullptr && !queue_.pop(task)) {
         slot.offer_token();
         task = wait_for_task();
@@ -286,7 +256,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       }
       slot.withdraw_token();
       if (saturated_.load(std::memory_order_relaxed)) {
-        task->run();
+        task->run({});
       } else {
         task->run(PublishHook{[](void* s) noexcept { static_cast<WorkerSlot*>(s)->offer_token(); }, &slot});
       }
@@ -297,8 +267,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   // Spins, then parks, until a task arrives (returned) or the pool shuts down with an empty
   // queue (nullptr).
-  StateBase* wait_for_task() {
-    StateBase* task = nullptr;
+  TaskNode* wait_for_task() {
+    TaskNode* task = nullptr;
     spinning_.fetch_add(1, std::memory_order_seq_cst);
     for (;;) {
       for (int i = 1; i <= kSpinLimit; ++i) {
@@ -344,35 +314,32 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     }
   }
 
-  static void report_initializer_error(std::exception_ptr error) noexcept {
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "Exception in initializer:\n%s: %s\n", demangle(typeid(e).name()).c_str(), e.what());
-    } catch (...) {
-      std::fprintf(stderr, "Exception in initializer:\nnon-standard exception\n");
-    }
-  }
-
   void break_pool() noexcept {
     broken_.store(true, std::memory_order_seq_cst);
     fail_queued();
   }
 
   void fail_queued() noexcept {
-    StateBase* task;
+    TaskNode* task;
     while (queue_.pop(task)) {
       try {
-        task->abandon(std::make_exception_ptr(BrokenThreadPool()));
+        task->fail(std::make_exception_ptr(BrokenThreadPool()));
       } catch (...) {  // make_exception_ptr cannot really fail; be safe in a noexcept path
       }
       task->release();
     }
   }
 
-  SegQueue<StateBase*> queue_;
-  alignas(64) std::atomic<std::uint64_t> gate_{0};  // kShutDown | submits in flight * kSubmitter
-  std::atomic<bool> closed_{false};                  // see closed()
+  void cancel_queued() noexcept {
+    TaskNode* task;
+    while (queue_.pop(task)) {
+      task->cancel();
+      task->release();
+    }
+  }
+
+  SegQueue<TaskNode*> queue_;
+  std::atomic<bool> closed_{false};  // see closed()
   alignas(64) std::atomic<int> spinning_{0};
   std::atomic<int> parked_{0};
   std::atomic<std::uint32_t> wake_epoch_{0};  // futex word of parked workers
@@ -381,8 +348,8 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   std::atomic<bool> broken_{false};
   std::atomic<std::size_t> alive_{0};
   std::atomic<std::uint32_t> workers_started_{0};  // futex word: workers that announced their start
-  std::atomic<std::size_t> in_task_waiters_{0};  // workers in wait_for_other_workers()
-  std::atomic<std::uint32_t> exits_{0};          // futex word: bumped when a worker exits
+  std::atomic<std::size_t> in_task_waiters_{0};    // workers in wait_for_other_workers()
+  std::atomic<std::uint32_t> exits_{0};            // futex word: bumped when a worker exits
 
   Mutex join_mutex_;
   Mutex threads_mutex_;
@@ -398,12 +365,6 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
 namespace {
 
-std::size_t checked_max_workers(std::optional<int> max_workers) {
-  if (!max_workers) return std::min<std::size_t>(32, usable_cpu_count() + 4);
-  if (*max_workers <= 0) throw std::invalid_argument("max_workers must be greater than 0");
-  return static_cast<std::size_t>(*max_workers);
-}
-
 std::string default_prefix() {
   static std::atomic<unsigned> pools{0};
   return "ThreadPoolExecutor-" + std::to_string(pools.fetch_add(1, std::memory_order_relaxed));
@@ -417,7 +378,8 @@ ThreadPoolExecutor::ThreadPoolExecutor(int max_workers)
     : ThreadPoolExecutor(ThreadPoolOptions{.max_workers = max_workers}) {}
 
 ThreadPoolExecutor::ThreadPoolExecutor(ThreadPoolOptions options) {
-  const std::size_t max_workers = checked_max_workers(options.max_workers);
+  const std::size_t max_workers =
+      detail::checked_max_workers(options.max_workers, std::min<std::size_t>(32, usable_cpu_count() + 4));
   std::string prefix = options.thread_name_prefix.empty() ? default_prefix() : std::move(options.thread_name_prefix);
   core_ = std::make_shared<detail::ThreadPoolCore>(max_workers, std::move(prefix), std::move(options.initializer));
 }
@@ -427,7 +389,10 @@ ThreadPoolExecutor::~ThreadPoolExecutor() {
   shutdown(true);
 }
 
-void ThreadPoolExecutor::shutdown(bool wait, bool cancel_futures) { core_->shutdown(wait, cancel_futures); }
+void ThreadPoolExecutor::on_shutdown(bool wait, bool cancel_futures) {
+  drain_submits();
+  core_->shutdown(wait, cancel_futures);
+}
 
 std::size_t ThreadPoolExecutor::worker_count() const noexcept { return core_->worker_count(); }
 std::size_t ThreadPoolExecutor::max_workers() const noexcept { return core_->max_workers(); }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <malloc.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +24,8 @@
 #include <string>
 #include <vector>
 
+extern "C" char** environ;
+
 namespace bench {
 
 using Clock = std::chrono::steady_clock;
@@ -36,6 +40,48 @@ inline double us_between(Clock::time_point a, Clock::time_point b) {
 // Keeps a value alive so the optimiser cannot drop the work that produced it.
 inline std::atomic<long long> g_sink{0};
 inline void consume(long long v) { g_sink.fetch_add(v, std::memory_order_relaxed); }
+
+// Runs this program again with `args` (and, with `without_early_fork_server`, with
+// CFUTURES_EARLY_FORK_SERVER=0, so its process pools start fork servers of their own) and returns
+// what it printed on stdout.
+inline std::string run_self(const std::vector<std::string>& args, bool without_early_fork_server) {
+  std::vector<std::string> storage{"/proc/self/exe"};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : storage) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::string off = "CFUTURES_EARLY_FORK_SERVER=0";
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
+  if (without_early_fork_server) env.push_back(off.data());
+  env.push_back(nullptr);
+  int out[2];
+  if (pipe(out) != 0) throw std::runtime_error("pipe");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addclose(&actions, out[0]);
+  pid_t pid = -1;
+  const int error = posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), env.data());
+  posix_spawn_file_actions_destroy(&actions);
+  close(out[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
+  close(out[0]);
+  if (error != 0) throw std::runtime_error("posix_spawn /proc/self/exe");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("the child run failed");
+  return text;
+}
+
+// The number after `"key":` in a one-line JSON report.
+inline double json_number(const std::string& json, const std::string& key) {
+  const auto at = json.find("\"" + key + "\":");
+  if (at == std::string::npos) throw std::runtime_error("no " + key + " in " + json);
+  return std::stod(json.substr(at + key.size() + 3));
+}
 
 // Warm-up before every timed phase, the same for all thread pools (process pools use 200).
 inline constexpr long kWarmup = 1000;

@@ -11,6 +11,7 @@
 //       ├── cf::BrokenExecutor       the executor can no longer run tasks
 //       │   ├── cf::BrokenThreadPool    a thread initializer threw
 //       │   └── cf::BrokenProcessPool   a worker process died or its initializer failed
+//       ├── cf::SerializationError   a value could not be (de)serialized to cross to another process
 //       └── cf::RemoteError          a remote exception whose type cannot be re-created
 #pragma once
 
@@ -62,8 +63,7 @@ class BrokenExecutor : public Error {
 // A thread pool whose initializer threw.
 class BrokenThreadPool : public BrokenExecutor {
  public:
-  BrokenThreadPool()
-      : BrokenExecutor("A thread initializer failed, the thread pool is not usable anymore") {}
+  BrokenThreadPool() : BrokenExecutor("A thread initializer failed, the thread pool is not usable anymore") {}
   using BrokenExecutor::BrokenExecutor;
 };
 
@@ -71,6 +71,14 @@ class BrokenThreadPool : public BrokenExecutor {
 class BrokenProcessPool : public BrokenExecutor {
  public:
   using BrokenExecutor::BrokenExecutor;
+};
+
+// An argument or a result could not be serialized or deserialized to cross to another process
+// (or the call cannot cross at all). It fails only the future of that call; what() says which
+// value, on which side, and why.
+class SerializationError : public Error {
+ public:
+  using Error::Error;
 };
 
 // An exception thrown in another process whose type cannot be re-created here.

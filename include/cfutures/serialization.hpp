@@ -70,14 +70,7 @@
 
 namespace concurrent::futures {
 
-// An argument or a result could not be serialized or deserialized. It fails only the future
-// of that call; what() says which value, on which side, and why.
-class SerializationError : public Error {
- public:
-  using Error::Error;
-};
-
-namespace detail::process {
+namespace detail::remote {
 
 template <class T>
 inline constexpr bool cereal_can_save_v = cereal::traits::is_output_serializable<T, cereal::BinaryOutputArchive>::value;
@@ -121,14 +114,14 @@ using ExceptionFactory = std::exception_ptr (*)(const std::string& what);
 // Registers `factory` for exceptions whose dynamic type is `type` (thread-safe).
 void register_exception_factory(const std::type_info& type, ExceptionFactory factory);
 
-}  // namespace detail::process
+}  // namespace detail::remote
 
 // True if a T can cross a process boundary as an argument or a result: cereal can save and
 // load it (looking through the standard containers and wrappers), it is not a pointer or a
 // reference, and it is default-constructible (it is deserialized into a default object).
 template <class T>
 inline constexpr bool is_serializable_v =
-    detail::process::Crossable<std::remove_cv_t<T>>::value&& std::is_default_constructible_v<std::remove_cv_t<T>>;
+    detail::remote::Crossable<std::remove_cv_t<T>>::value&& std::is_default_constructible_v<std::remove_cv_t<T>>;
 
 // Makes exceptions of exactly type E, thrown by a task in a worker process, arrive in this
 // process as an E constructed from the original what() (instead of a cf::RemoteError). Call
@@ -143,7 +136,7 @@ void register_exception() {
   static_assert(std::is_base_of_v<std::exception, E>, "cf::register_exception<E>: E must derive from std::exception");
   static_assert(std::is_constructible_v<E, const std::string&>,
                 "cf::register_exception<E>: E must be constructible from its message (a std::string)");
-  detail::process::register_exception_factory(
+  detail::remote::register_exception_factory(
       typeid(E), +[](const std::string& what) { return std::make_exception_ptr(E(what)); });
 }
 

@@ -16,7 +16,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
+#include "cfutures/cpus.hpp"
 #include "cfutures/executor.hpp"
 
 namespace concurrent::futures {
@@ -46,9 +48,20 @@ class ThreadPoolExecutor : public Executor {
   // shutdown(wait=true). Futures and map ranges from this pool stay valid afterwards.
   ~ThreadPoolExecutor() override;
 
-  // See Executor::shutdown. Called from one of this pool's own tasks with wait=true, it
-  // waits for the other workers and lets the calling one finish on its own.
-  void shutdown(bool wait = true, bool cancel_futures = false) override;
+  // Executor::submit and Executor::map, known here to run in this process: nothing is
+  // serialized, and any callable and arguments work (see executor.hpp).
+  template <class F, class... A>
+  auto submit(F&& fn, A&&... args) {
+    return submit_as<detail::Crossing::kNever>(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
+  }
+  template <class F, class... A>
+  auto submit(const CallOptions& options, F&& fn, A&&... args) {
+    return submit_as<detail::Crossing::kNever>(&options, std::forward<F>(fn), std::forward<A>(args)...);
+  }
+  template <class F, class... Args>
+  auto map(F&& fn, Args&&... args) {
+    return map_as<detail::Crossing::kNever>(std::forward<F>(fn), std::forward<Args>(args)...);
+  }
 
   // Threads started and not yet exited (Python's len(pool._threads)).
   std::size_t worker_count() const noexcept;
@@ -59,12 +72,12 @@ class ThreadPoolExecutor : public Executor {
 
  protected:
   void schedule(Task task) override;
+  // shutdown(): called from one of this pool's own tasks with wait=true, it waits for the
+  // other workers and lets the calling one finish on its own.
+  void on_shutdown(bool wait, bool cancel_futures) override;
 
  private:
   std::shared_ptr<detail::ThreadPoolCore> core_;
 };
-
-// Number of CPUs this process may run on (sched_getaffinity), at least 1.
-std::size_t usable_cpu_count() noexcept;
 
 }  // namespace concurrent::futures

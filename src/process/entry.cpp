@@ -18,7 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "forkserver.hpp"
+#include "process/forkserver.hpp"
+#include "process/forkserver_client.hpp"
 
 namespace concurrent::futures::detail::process {
 namespace {

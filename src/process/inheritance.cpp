@@ -1,4 +1,4 @@
-#include "inheritance.hpp"
+#include "process/inheritance.hpp"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -13,11 +13,17 @@
 #include <sstream>
 #include <string>
 
-#include "cfutures/detail/process/codec.hpp"
+#include "cfutures/detail/remote/codec.hpp"
 
 extern char** environ;
 
 namespace concurrent::futures::detail::process {
+
+using remote::get_raw;
+using remote::get_string;
+using remote::put_raw;
+using remote::put_string;
+
 namespace {
 
 std::string read_file(const char* path) {

@@ -1,4 +1,4 @@
-#include "shm.hpp"
+#include "process/shm.hpp"
 
 #include <fcntl.h>
 #include <linux/futex.h>

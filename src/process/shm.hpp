@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "cfutures/detail/process/wire.hpp"
+#include "process/wire.hpp"
 
 namespace concurrent::futures::detail::process {
 

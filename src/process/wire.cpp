@@ -1,4 +1,4 @@
-#include "cfutures/detail/process/wire.hpp"
+#include "process/wire.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -13,24 +13,6 @@ void copy_bytes(void* to, const void* from, std::size_t size) noexcept {
 }
 
 }  // namespace
-
-std::uint32_t hash_bytes(const void* data, std::size_t size) noexcept {
-  const auto* bytes = static_cast<const unsigned char*>(data);
-  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ size;
-  while (size >= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, bytes, 8);
-    h = (h ^ word) * 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-    bytes += 8;
-    size -= 8;
-  }
-  std::uint64_t last = 0;
-  copy_bytes(&last, bytes, size);
-  h = (h ^ last) * 0x94D049BB133111EBull;
-  h ^= h >> 29;
-  return static_cast<std::uint32_t>(h ^ (h >> 32));
-}
 
 namespace {
 

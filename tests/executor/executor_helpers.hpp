@@ -10,8 +10,8 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -111,12 +111,6 @@ class CountingRange {
   int limit_;
 };
 
-// Reads a whole map range into a vector.
-template <class Range>
-auto collect(Range&& range) {
-  std::vector<typename std::remove_cvref_t<Range>::value_type> out;
-  for (auto&& value : range) out.push_back(std::move(value));
-  return out;
-}
+using cftest::collect;
 
 }  // namespace extest

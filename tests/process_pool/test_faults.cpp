@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <cfutures/cfutures.hpp>
-#include <cfutures/detail/process/testing.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,8 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "process/shm.hpp"
+#include "process/testing.hpp"
 #include "sanitizers.hpp"
-#include "shm.hpp"
 #include "tasks.hpp"
 
 namespace cf = concurrent::futures;

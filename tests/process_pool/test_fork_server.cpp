@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cereal/types/string.hpp>
 #include <cfutures/cfutures.hpp>
-#include <cfutures/detail/process/testing.hpp>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -23,6 +22,7 @@
 
 #include "../thread_pool/child_process.hpp"
 #include "leak_check.hpp"
+#include "process/testing.hpp"
 #include "sanitizers.hpp"
 #include "tasks.hpp"
 

@@ -19,6 +19,7 @@
 #include <variant>
 #include <vector>
 
+#include "core_fixtures.hpp"
 #include "tasks.hpp"
 
 namespace cf = concurrent::futures;
@@ -285,14 +286,38 @@ TEST(ProcessPoolSubmit, FuturesOutliveThePool) {
   EXPECT_EQ(f.result(), 30);
 }
 
-TEST(ProcessPoolSubmit, ThroughExecutorReferenceIsAClearError) {
+// API.md "Executors": the process pool is a cf::Executor like any other. Through a cf::Executor&,
+// submit and map serialize the call; one that cannot cross fails its future with a
+// SerializationError that names the callable and why.
+TEST(ProcessPoolSubmit, ThroughExecutorReferenceRunsInAWorker) {
+  using cftest::collect;
   cf::ProcessPoolExecutor pool(1);
   cf::Executor& executor = pool;
+  EXPECT_EQ(executor.submit(pp::square, 7).result(), 49);
+  EXPECT_NE(executor.submit([] { return getpid(); }).result(), getpid()) << "ran in a worker process";
+  EXPECT_EQ(collect(executor.map(pp::square, std::vector{1, 2, 3})), (std::vector<int>{1, 4, 9}));
+  EXPECT_EQ(collect(executor.map(pp::square, std::vector{1, 2, 3, 4, 5}, cf::MapOptions{.chunksize = 2})),
+            (std::vector<int>{1, 4, 9, 16, 25}));
+  int captured = 3;
+  auto refused = executor.submit([captured] { return captured; });
   try {
-    executor.submit([] { return 1; });
-    FAIL();
-  } catch (const std::logic_error& e) {
-    EXPECT_NE(std::string(e.what()).find("ProcessPoolExecutor::submit"), std::string::npos);
+    refused.result();
+    FAIL() << "a capturing lambda crossed";
+  } catch (const cf::SerializationError& e) {
+    EXPECT_NE(std::string(e.what()).find("carries state"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(pool.submit(pp::square, 5).result(), 25);
+  auto pointer = executor.submit([](const int* p) { return *p; }, &captured);
+  EXPECT_THROW(pointer.result(), cf::SerializationError);
+  auto chunked =
+      executor.map([captured](int x) { return x + captured; }, std::vector{1, 2, 3}, cf::MapOptions{.chunksize = 2});
+  int failed = 0;
+  for (auto it = chunked.begin(); it != chunked.end(); ++it) {
+    try {
+      (void)*it;
+    } catch (const cf::SerializationError&) {
+      ++failed;
+    }
+  }
+  EXPECT_EQ(failed, 3) << "every position of a map that cannot cross fails";
+  EXPECT_EQ(pool.submit(pp::square, 5).result(), 25) << "the pool stays usable";
 }

@@ -5,8 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <cfutures/cfutures.hpp>
-#include <cfutures/detail/process/exception_record.hpp>
-#include <cfutures/detail/process/wire.hpp>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -14,11 +12,21 @@
 #include <thread>
 #include <vector>
 
+#include "hash_bytes.hpp"
+#include "process/wire.hpp"
+#include "remote/exception_record.hpp"
+
 namespace cf = concurrent::futures;
 namespace pr = cf::detail::process;
+namespace rm = cf::detail::remote;
 using Status = pr::FrameReader::Status;
 
 namespace {
+
+// An exception record that must fill `bytes` exactly.
+bool decode_whole(std::string_view bytes, rm::ExceptionRecord& record) {
+  return rm::decode_exception(bytes, record) && bytes.empty();
+}
 
 // A ring in ordinary memory.
 struct Ring {
@@ -68,7 +76,7 @@ pr::FrameHeader header_at(Ring& ring, std::uint64_t position) {
   return h;
 }
 void set_header(Ring& ring, std::uint64_t position, pr::FrameHeader h, bool rehash = true) {
-  if (rehash) h.header_hash = pr::hash_bytes(&h, offsetof(pr::FrameHeader, header_hash));
+  if (rehash) h.header_hash = cf::detail::hash_bytes(&h, offsetof(pr::FrameHeader, header_hash));
   std::memcpy(ring.data.data() + position % ring.view.capacity, &h, sizeof h);
 }
 
@@ -247,48 +255,48 @@ TEST(ProcessPoolWire, RandomBytesNeverCrashTheReader) {  // the corpus run witho
     pr::FrameReader reader(ring.view, pr::kReplyKinds);
     pr::FrameReader::Message out;
     for (int i = 0; i < 100 && reader.next(out) == Status::kMessage; ++i) {
-      pr::ExceptionRecord record;
-      if (pr::decode_exception(out.payload, record)) (void)pr::rebuild_exception(record);
+      rm::ExceptionRecord record;
+      if (decode_whole(out.payload, record)) (void)rm::rebuild_exception(record);
     }
   }
 }
 
 TEST(ProcessPoolWire, ExceptionRecordsRoundTrip) {
-  pr::ExceptionRecord record;
+  rm::ExceptionRecord record;
   record.is_std_exception = true;
   record.type = typeid(std::out_of_range).name();
   record.what = "index 3";
   record.site = "in worker process 12";
   std::string bytes;
-  pr::encode_exception(record, bytes);
-  pr::ExceptionRecord back;
-  ASSERT_TRUE(pr::decode_exception(bytes, back));
+  rm::encode_exception(record, bytes);
+  rm::ExceptionRecord back;
+  ASSERT_TRUE(decode_whole(bytes, back));
   EXPECT_EQ(back.type, record.type);
   EXPECT_EQ(back.what, record.what);
   EXPECT_EQ(back.site, record.site);
-  EXPECT_THROW(std::rethrow_exception(pr::rebuild_exception(back)), std::out_of_range);
+  EXPECT_THROW(std::rethrow_exception(rm::rebuild_exception(back)), std::out_of_range);
   // Every truncation, and trailing bytes, are rejected.
-  for (std::size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(pr::decode_exception(bytes.substr(0, n), back)) << n;
-  EXPECT_FALSE(pr::decode_exception(bytes + "x", back));
+  for (std::size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(decode_whole(bytes.substr(0, n), back)) << n;
+  EXPECT_FALSE(decode_whole(bytes + "x", back));
   // A length that points past the end.
   std::string lying = bytes;
   lying[9] = '\x7f';
-  EXPECT_FALSE(pr::decode_exception(lying, back));
+  EXPECT_FALSE(decode_whole(lying, back));
 }
 
 TEST(ProcessPoolWire, UnknownExceptionTypesBecomeRemoteError) {
-  pr::ExceptionRecord record;
+  rm::ExceptionRecord record;
   record.is_std_exception = true;
   record.type = "N2my8NotKnownE";
   record.what = "details";
   record.site = "somewhere";
   try {
-    std::rethrow_exception(pr::rebuild_exception(record));
+    std::rethrow_exception(rm::rebuild_exception(record));
   } catch (const cf::RemoteError& e) {
     EXPECT_EQ(e.type_name(), "my::NotKnown");
     EXPECT_STREQ(e.what(), "details");
     EXPECT_EQ(e.remote_site(), "somewhere");
   }
   record.type = "\xff garbage that does not demangle";
-  EXPECT_THROW(std::rethrow_exception(pr::rebuild_exception(record)), cf::RemoteError);
+  EXPECT_THROW(std::rethrow_exception(rm::rebuild_exception(record)), cf::RemoteError);
 }

@@ -27,7 +27,6 @@
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 #include <cfutures/cfutures.hpp>
-#include <cfutures/detail/process/testing.hpp>
 #include <cfutures/process_pool.hpp>
 #include <chrono>
 #include <cstdio>
@@ -39,6 +38,7 @@
 #include <vector>
 
 #include "leak_check.hpp"
+#include "process/testing.hpp"
 #include "stress_support.hpp"
 
 namespace cf = concurrent::futures;
@@ -120,7 +120,8 @@ struct BigResult {
   std::string blob;
   template <class Archive>
   void save(Archive& ar) const {
-    if (!board.empty()) cfstress::counter_in(board, static_cast<std::size_t>(at)).store(static_cast<std::uint32_t>(getpid()));
+    if (!board.empty())
+      cfstress::counter_in(board, static_cast<std::size_t>(at)).store(static_cast<std::uint32_t>(getpid()));
     ar(blob);
   }
   template <class Archive>
@@ -128,7 +129,9 @@ struct BigResult {
     ar(blob);
   }
 };
-BigResult make_big(std::string board, int at, std::size_t bytes) { return BigResult{board, at, std::string(bytes, 'r')}; }
+BigResult make_big(std::string board, int at, std::size_t bytes) {
+  return BigResult{board, at, std::string(bytes, 'r')};
+}
 
 // How long a future may take before the test calls it a hang (sanitizers are slower).
 constexpr auto kHang = 60s;
@@ -167,8 +170,8 @@ Ending ending_of(const cf::Future<T>& f) {
 }
 
 const char* kind_name(Ending::Kind k) {
-  static const char* names[] = {"value", "SerializationError", "task error", "BrokenProcessPool",
-                                "cancelled", "other", "HUNG"};
+  static const char* names[] = {"value", "SerializationError", "task error", "BrokenProcessPool", "cancelled", "other",
+                                "HUNG"};
   return names[k];
 }
 
@@ -264,7 +267,8 @@ TEST_P(CallJourney, EndsAsDocumented) {
   ++scenarios;
   for (int rep = 0; rep < reps(); ++rep) {
     ++repetitions;
-    SCOPED_TRACE(std::string("step ") + j.step + ", fault " + fault_name(j.fault) + ", repetition " + std::to_string(rep));
+    SCOPED_TRACE(std::string("step ") + j.step + ", fault " + fault_name(j.fault) + ", repetition " +
+                 std::to_string(rep));
     cf::ProcessPoolExecutor pool(2);
     Load load;
     load.add(pool, 8 + rep * 4);
@@ -288,8 +292,8 @@ TEST_P(CallJourney, EndsAsDocumented) {
     ASSERT_EQ(ending->kind, j.expect) << "the faulty call ended with " << kind_name(ending->kind) << ": "
                                       << ending->what;
     if (breaks) {
-      EXPECT_TRUE(names_death(ending->what, j.fault)) << "BrokenProcessPool does not say how the worker died: "
-                                                       << ending->what;
+      EXPECT_TRUE(names_death(ending->what, j.fault))
+          << "BrokenProcessPool does not say how the worker died: " << ending->what;
       EXPECT_THROW(pool.submit(ident, 1), cf::BrokenProcessPool) << "submit on a broken pool";
     } else {
       if (j.expect == Ending::kTaskError) {
@@ -311,15 +315,12 @@ INSTANTIATE_TEST_SUITE_P(
                     Journey{"decode-arguments", kExit, Ending::kBroken},
                     Journey{"decode-arguments", kSegv, Ending::kBroken},
                     Journey{"decode-arguments", kKill, Ending::kBroken},
-                    Journey{"decode-arguments", kAbort, Ending::kBroken},
-                    Journey{"run", kThrow, Ending::kTaskError}, Journey{"run", kExit, Ending::kBroken},
-                    Journey{"run", kSegv, Ending::kBroken}, Journey{"run", kKill, Ending::kBroken},
-                    Journey{"run", kAbort, Ending::kBroken},
+                    Journey{"decode-arguments", kAbort, Ending::kBroken}, Journey{"run", kThrow, Ending::kTaskError},
+                    Journey{"run", kExit, Ending::kBroken}, Journey{"run", kSegv, Ending::kBroken},
+                    Journey{"run", kKill, Ending::kBroken}, Journey{"run", kAbort, Ending::kBroken},
                     Journey{"encode-result", kThrow, Ending::kSerialization},
-                    Journey{"encode-result", kExit, Ending::kBroken},
-                    Journey{"encode-result", kSegv, Ending::kBroken},
-                    Journey{"encode-result", kKill, Ending::kBroken},
-                    Journey{"encode-result", kAbort, Ending::kBroken},
+                    Journey{"encode-result", kExit, Ending::kBroken}, Journey{"encode-result", kSegv, Ending::kBroken},
+                    Journey{"encode-result", kKill, Ending::kBroken}, Journey{"encode-result", kAbort, Ending::kBroken},
                     Journey{"decode-result", kThrow, Ending::kSerialization}),
     [](const testing::TestParamInfo<Journey>& info) {
       std::string name = std::string(info.param.step) + "_" + fault_name(info.param.fault);
@@ -395,8 +396,8 @@ TEST(ProcessPoolFaults, WorkerKilledWhileLargeFramesStream) {
       }
     }
     ASSERT_TRUE(ending->kind == Ending::kValue || ending->kind == Ending::kBroken)
-        << (result_way ? "result" : "argument") << " way, repetition " << rep << ": " << kind_name(ending->kind)
-        << ": " << ending->what;
+        << (result_way ? "result" : "argument") << " way, repetition " << rep << ": " << kind_name(ending->kind) << ": "
+        << ending->what;
     (ending->kind == Ending::kBroken ? broken : finished)++;
     // The worker is dead either way: later calls fail (or run, if the pool has not noticed).
     Load after;
@@ -500,8 +501,8 @@ TEST(ProcessPoolFaults, InitializerFails) {
     ++scenarios;
     ++repetitions;
     SCOPED_TRACE(std::string("initializer fault ") + fault_name(fault));
-    cf::ProcessPoolExecutor pool(cf::ProcessPoolOptions{.max_workers = 2,
-                                                        .initializer = cf::ProcessInitializer(faulty_initializer, fault)});
+    cf::ProcessPoolExecutor pool(
+        cf::ProcessPoolOptions{.max_workers = 2, .initializer = cf::ProcessInitializer(faulty_initializer, fault)});
     std::vector<Ending> endings;
     for (int i = 0; i < 6; ++i) {
       try {
@@ -694,7 +695,8 @@ TEST(ProcessPoolFaults, FaultsAfterShutdownWithoutWait) {
       pool.shutdown(false);
     }
     const Ending e = ending_of(f);
-    ASSERT_EQ(e.kind, fault == kThrow ? Ending::kSerialization : Ending::kBroken) << kind_name(e.kind) << ": " << e.what;
+    ASSERT_EQ(e.kind, fault == kThrow ? Ending::kSerialization : Ending::kBroken)
+        << kind_name(e.kind) << ": " << e.what;
     load.verify(fault != kThrow);
   }
 }

@@ -13,20 +13,20 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <cfutures/errors.hpp>
+#include <cfutures/executor.hpp>
+#include <cfutures/future.hpp>
+#include <cfutures/thread_pool.hpp>
+#include <cfutures/wait.hpp>
 #include <chrono>
 #include <exception>
 #include <latch>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <cfutures/errors.hpp>
-#include <cfutures/executor.hpp>
-#include <cfutures/future.hpp>
-#include <cfutures/thread_pool.hpp>
-#include <cfutures/wait.hpp>
 
 namespace cftest {
 
@@ -39,12 +39,18 @@ enum class FState { Pending, Running, Cancelled, CancelledNotified, Finished, Fa
 
 inline const char* name_of(FState s) {
   switch (s) {
-    case FState::Pending: return "Pending";
-    case FState::Running: return "Running";
-    case FState::Cancelled: return "Cancelled";
-    case FState::CancelledNotified: return "CancelledNotified";
-    case FState::Finished: return "Finished";
-    case FState::Failed: return "Failed";
+    case FState::Pending:
+      return "Pending";
+    case FState::Running:
+      return "Running";
+    case FState::Cancelled:
+      return "Cancelled";
+    case FState::CancelledNotified:
+      return "CancelledNotified";
+    case FState::Finished:
+      return "Finished";
+    case FState::Failed:
+      return "Failed";
   }
   return "?";
 }
@@ -165,6 +171,14 @@ inline std::string what_of(const std::exception_ptr& error) {
   } catch (...) {
     return {};
   }
+}
+
+// Reads a whole map range (or any input range) into a vector.
+template <class Range>
+auto collect(Range&& range) {
+  std::vector<typename std::remove_cvref_t<Range>::value_type> out;
+  for (auto&& value : range) out.push_back(std::move(value));
+  return out;
 }
 
 }  // namespace cftest

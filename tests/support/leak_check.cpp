@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "cfutures/detail/process/testing.hpp"
+#include "process/testing.hpp"
 
 namespace cftest {
 namespace {
@@ -72,9 +72,15 @@ std::string only_in(const Map& a, const Map& b, const char* prefix, Style style)
     if (!out.empty()) out += ", ";
     out += std::string(prefix) + ' ' + std::to_string(key);
     switch (style) {
-      case Style::kArrow: out += " -> " + value; break;
-      case Style::kQuoted: out += " \"" + value + '"'; break;
-      case Style::kPlain: out += ' ' + value; break;
+      case Style::kArrow:
+        out += " -> " + value;
+        break;
+      case Style::kQuoted:
+        out += " \"" + value + '"';
+        break;
+      case Style::kPlain:
+        out += ' ' + value;
+        break;
     }
   }
   return out;

@@ -1,9 +1,10 @@
-// The state behind a map's result range (Executor::map, ProcessPoolExecutor::map): the calls in
-// flight, in input order, and (for a lazy map with buffersize) what submits the next ones.
+// The state behind a map's result range (Executor::map): the calls in flight, in input order,
+// and (for a lazy map with buffersize) what submits the next ones.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <iterator>
@@ -15,15 +16,11 @@
 #include <variant>
 #include <vector>
 
+#include "cfutures/detail/chunk.hpp"
 #include "cfutures/errors.hpp"
 #include "cfutures/future.hpp"
 
 namespace concurrent::futures::detail {
-
-// What a map position yields: the call's result, or std::monostate for a void function
-// (Python yields None).
-template <class R>
-using MapValue = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
 
 // What MapRange reads: the positions of a map, in input order.
 template <class R>
@@ -38,16 +35,21 @@ class MapReader {
   virtual void advance() = 0;
 };
 
-// A map's calls are in flight either as one future per position (Future<R>: Executor::map)
-// or as one future per chunk of positions (ChunkSlot: the process pool's map, whose chunk is
-// one message, one task and one result, as in CPython). A failed chunk fails each of its
-// positions with the chunk's exception.
+// A map's calls are in flight either as one future per position (Future<R>, chunksize 1) or as
+// one future per chunk of positions (ChunkSlot: one task, and for a process pool one message,
+// per chunk, as in CPython), whose results the range hands out position by position.
 template <class R>
 struct ChunkSlot {
-  Future<std::vector<MapValue<R>>> future;
-  std::size_t size = 0;  // positions in the chunk
-  std::size_t next = 0;  // the position read next
+  using result_type = R;
+  Future<ChunkResults<R>> future;
+  std::uint32_t size = 0;  // positions in the chunk
+  typename ChunkResults<R>::Cursor cursor;
 };
+
+template <class Slot>
+inline constexpr bool is_chunk_slot_v = false;
+template <class R>
+inline constexpr bool is_chunk_slot_v<ChunkSlot<R>> = true;
 
 template <class R>
 StateBase* slot_state(const Future<R>& f) noexcept {
@@ -67,7 +69,7 @@ MapValue<R> slot_take(Future<R>& f) {
 }
 template <class R>
 MapValue<R> slot_take(ChunkSlot<R>& c) {
-  return std::move(HandleAccess::typed_state(c.future)->mutable_value()[c.next]);
+  return c.cursor.take(HandleAccess::typed_state(c.future)->mutable_value());
 }
 // Moves past the slot's current position; true if the slot has no position left.
 template <class R>
@@ -76,7 +78,8 @@ bool slot_step(Future<R>&) noexcept {
 }
 template <class R>
 bool slot_step(ChunkSlot<R>& c) noexcept {
-  return ++c.next == c.size;
+  c.cursor.advance();
+  return c.cursor.position() == c.size;
 }
 template <class R>
 void slot_cancel(Future<R>& f) noexcept {

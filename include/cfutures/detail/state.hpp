@@ -1,5 +1,6 @@
-// The shared state behind every future: one heap object that holds the state machine, the
-// result, and (for executor tasks) the callable, so a task costs a single allocation.
+// The shared state behind every future: the state machine, the result, and the hooks of
+// waiters and callbacks. It knows nothing of executors: an executor's task (detail/task.hpp)
+// derives from it, so a submitted call still costs a single allocation.
 //
 // State word (32 bits, also the futex word that result() sleeps on):
 //
@@ -31,7 +32,6 @@
 #include <functional>
 #include <new>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -75,16 +75,6 @@ class Waiter {
   ~Waiter() = default;
 };
 
-// Called by an executor's worker between computing a task's result and publishing it (the
-// thread pool uses it to count the worker as idle before the caller can observe the result).
-struct PublishHook {
-  void (*fn)(void* context) noexcept = nullptr;
-  void* context = nullptr;
-  void operator()() const noexcept {
-    if (fn != nullptr) fn(context);
-  }
-};
-
 class StateBase {
  public:
   StateBase() = default;
@@ -118,12 +108,6 @@ class StateBase {
   bool try_claim() noexcept;
   // Completes a claimed state with `error`; never throws.
   void publish_exception(std::exception_ptr error) noexcept;
-  // Fails a state that no executor will run (a broken pool): claim + publish. Returns false if
-  // the state was already done or cancelled.
-  bool abandon(std::exception_ptr error) noexcept;
-  // Cancels a state that no executor will run (shutdown with cancel_futures): cancel, then
-  // mark it notified. Returns false if it was not pending.
-  bool drop_cancelled() noexcept;
 
   // --- waiting ---
   void wait() const noexcept;
@@ -143,13 +127,6 @@ class StateBase {
   // Registers `waiter` unless already done (then returns false and does not register).
   bool add_waiter(Waiter* waiter);
   void remove_waiter(Waiter* waiter) noexcept;
-
-  // --- task interface (overridden by executor tasks) ---
-  // Runs the task unless cancelled, completes the state, and releases the callable before
-  // publishing the result. `before_publish` runs after the result is computed.
-  virtual void run(PublishHook before_publish = {}) noexcept { (void)before_publish; }
-  // Destroys the callable and its arguments without running them.
-  virtual void drop_callable() noexcept {}
 
   // "<Future at 0x... state=finished returned int>" (Python's repr).
   std::string describe() const;
@@ -189,6 +166,9 @@ class StateBase {
 void report_callback_error(const StateBase& state, std::exception_ptr error) noexcept;
 // Demangled type name (for messages).
 std::string demangle(const char* mangled);
+// "Type: what" for an exception derived from std::exception, else "non-standard exception of
+// type Type" (for messages; never throws).
+std::string describe_exception(const std::exception_ptr& error) noexcept;
 
 template <class T>
 std::string type_name() {
@@ -253,79 +233,6 @@ class State<void> : public StateBase {
 
  protected:
   std::string result_type_name() const override { return "void"; }
-};
-
-// An executor task: the state plus the callable that computes it, in one allocation.
-template <class R, class Fn>
-class TaskState final : public State<R> {
- public:
-  template <class G>
-  explicit TaskState(G&& fn) {
-    ::new (static_cast<void*>(std::addressof(fn_))) Fn(std::forward<G>(fn));
-    alive_ = true;
-    this->retain();  // one reference for the returned Future, one for the executor's queue
-  }
-  ~TaskState() override { drop_callable(); }
-
-  void run(PublishHook before_publish) noexcept override {
-    if (!start()) {
-      drop_callable();
-      return;
-    }
-    try {
-      if constexpr (std::is_void_v<R>) {
-        std::move(fn_)();
-        drop_callable();
-        before_publish();
-        if (this->try_claim()) this->emplace_and_publish();
-      } else {
-        R result = std::move(fn_)();
-        drop_callable();
-        before_publish();
-        if (this->try_claim()) this->emplace_and_publish(std::move(result));
-      }
-    } catch (...) {
-      drop_callable();
-      before_publish();
-      if (this->try_claim()) this->publish_exception(std::current_exception());
-    }
-  }
-
-  void drop_callable() noexcept override {
-    if (alive_) {
-      alive_ = false;
-      fn_.~Fn();
-    }
-  }
-
- private:
-  // set_running_or_notify_cancel without the throw: false means "do not run" (cancelled, or
-  // already completed by a direct set_result).
-  bool start() noexcept {
-    try {
-      return this->set_running_or_notify_cancel();
-    } catch (const InvalidStateError&) {
-      return false;
-    }
-  }
-
-  union {
-    Fn fn_;
-  };
-  bool alive_ = false;
-};
-
-// Binds a callable and its arguments (decay-copied, as std::thread does) into a nullary
-// callable invoked with rvalues, so move-only arguments work.
-template <class F, class... A>
-struct BoundCall {
-  F fn;
-  std::tuple<A...> args;
-  decltype(auto) operator()() && {
-    return std::apply(
-        [this](A&... a) -> decltype(auto) { return std::invoke(std::move(fn), std::move(a)...); },
-        args);
-  }
 };
 
 }  // namespace concurrent::futures::detail

@@ -1,4 +1,4 @@
-// EXPECT: only its identity crosses to the worker process
+// EXPECT: a std::function cannot cross to a worker process
 #include <cfutures/cfutures.hpp>
 #include <functional>
 int main() {

@@ -1,4 +1,4 @@
-#include "cfutures/detail/process/code_ref.hpp"
+#include "cfutures/detail/remote/code_ref.hpp"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "cfutures/detail/process/wire.hpp"
+#include "hash_bytes.hpp"
 
-namespace concurrent::futures::detail::process {
+namespace concurrent::futures::detail::remote {
 namespace {
 
 struct Segment {
@@ -130,4 +130,4 @@ const char* describe_code(const void* address, char* buffer, std::size_t size) n
   return buffer;
 }
 
-}  // namespace concurrent::futures::detail::process
+}  // namespace concurrent::futures::detail::remote

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-namespace concurrent::futures::detail::process {
+namespace concurrent::futures::detail::remote {
 
 // Appends everything written to *target.
 class StringSink : public std::streambuf {
@@ -40,6 +40,10 @@ class RangeSource : public std::streambuf {
     char* begin = const_cast<char*>(bytes.data());  // read-only use: get area only
     setg(begin, begin, begin + bytes.size());
   }
+  // The bytes not read yet.
+  std::string_view remaining() const noexcept { return {gptr(), static_cast<std::size_t>(egptr() - gptr())}; }
+  // Marks the first `n` remaining bytes read (n <= remaining().size()).
+  void consume(std::size_t n) noexcept { setg(eback(), gptr() + n, egptr()); }
 };
 
 // An output archive appending to `target`. One per message: cereal archives keep per-archive
@@ -64,6 +68,9 @@ class Decoder {
   Decoder(const Decoder&) = delete;
   Decoder& operator=(const Decoder&) = delete;
   cereal::BinaryInputArchive& archive() noexcept { return archive_; }
+  // Raw access between archive reads, for the parts of a payload that are not cereal's.
+  std::string_view remaining() const noexcept { return source_.remaining(); }
+  void consume(std::size_t n) noexcept { source_.consume(n); }
 
  private:
   RangeSource source_;
@@ -101,4 +108,4 @@ inline bool get_string(std::string_view& in, std::string& s) noexcept {
   return true;
 }
 
-}  // namespace concurrent::futures::detail::process
+}  // namespace concurrent::futures::detail::remote

@@ -18,13 +18,13 @@
 #include <unordered_map>
 #include <variant>
 
-#include "cfutures/detail/process/codec.hpp"
-#include "cfutures/detail/process/exception_record.hpp"
+#include "cfutures/detail/remote/codec.hpp"
 #include "cfutures/detail/state.hpp"
 #include "cfutures/errors.hpp"
 #include "cfutures/serialization.hpp"
+#include "remote/exception_record.hpp"
 
-namespace concurrent::futures::detail::process {
+namespace concurrent::futures::detail::remote {
 namespace {
 
 using Factory = std::exception_ptr (*)(const ExceptionRecord& record);
@@ -206,13 +206,12 @@ void encode_exception(const ExceptionRecord& record, std::string& out) {
   put_string(out, record.remote_type);
 }
 
-bool decode_exception(std::string_view in, ExceptionRecord& record) noexcept {
+bool decode_exception(std::string_view& in, ExceptionRecord& record) noexcept {
   std::uint8_t flags = 0;
   if (!get_raw(in, flags) || flags > 1) return false;
   record.is_std_exception = flags == 1;
   return get_raw(in, record.code) && get_string(in, record.type) && get_string(in, record.what) &&
-         get_string(in, record.site) && get_string(in, record.category) && get_string(in, record.remote_type) &&
-         in.empty();
+         get_string(in, record.site) && get_string(in, record.category) && get_string(in, record.remote_type);
 }
 
 std::exception_ptr rebuild_exception(const ExceptionRecord& record) noexcept {
@@ -232,4 +231,4 @@ std::exception_ptr rebuild_exception(const ExceptionRecord& record) noexcept {
   }
 }
 
-}  // namespace concurrent::futures::detail::process
+}  // namespace concurrent::futures::detail::remote

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace concurrent::futures::detail::process {
+namespace concurrent::futures::detail::remote {
 
 struct ExceptionRecord {
   bool is_std_exception = false;  // derived from std::exception (so `what` is its what())
@@ -29,10 +29,11 @@ ExceptionRecord capture_exception(std::exception_ptr error, std::string site) no
 
 // Appends the binary form of `record` to `out`.
 void encode_exception(const ExceptionRecord& record, std::string& out);
-// Parses what encode_exception wrote; false if `in` is malformed (never throws).
-bool decode_exception(std::string_view in, ExceptionRecord& record) noexcept;
+// Parses what encode_exception wrote from the front of `in`, consuming it; false if `in` is
+// malformed (never throws).
+bool decode_exception(std::string_view& in, ExceptionRecord& record) noexcept;
 
 // Re-creates the exception: the same type where it is known here, else cf::RemoteError.
 std::exception_ptr rebuild_exception(const ExceptionRecord& record) noexcept;
 
-}  // namespace concurrent::futures::detail::process
+}  // namespace concurrent::futures::detail::remote

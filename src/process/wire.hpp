@@ -1,5 +1,6 @@
-// The process pool's wire format: framed messages in single-producer single-consumer byte
-// rings that live in shared memory (one region per worker; see docs/process-pool.md).
+// The process pool's frames: messages (detail/remote/messages.hpp) cut into frames in
+// single-producer single-consumer byte rings that live in shared memory (one region per
+// worker; see docs/process-pool.md).
 //
 // A message (kind, id, payload of any size) travels as one or more fragments. Each fragment
 // is a 24-byte header followed by at most kMaxFragment payload bytes, padded to 8 bytes, and
@@ -19,22 +20,17 @@
 #include <string>
 #include <string_view>
 
+#include "cfutures/detail/remote/messages.hpp"
+#include "hash_bytes.hpp"
+#include "remote/transport.hpp"
+
 namespace concurrent::futures::detail::process {
 
-// Message kinds. Requests go parent -> worker, replies worker -> parent.
-enum class Kind : std::uint8_t {
-  kInit = 1,         // settings and the initializer call; the first message a worker reads
-  kCall = 2,         // one or more calls of one function (a submit, or a map chunk)
-  kQuit = 3,         // finish: exit with status 0
-  kReply = 16,       // the outcome of a kCall
-  kInitFailed = 17,  // the initializer threw; the worker exits next
-};
-
-// Which kinds a reader accepts (a bit per kind value).
-using KindMask = std::uint32_t;
-constexpr KindMask kind_bit(Kind kind) noexcept { return KindMask{1} << (static_cast<unsigned>(kind) & 31u); }
-inline constexpr KindMask kRequestKinds = kind_bit(Kind::kInit) | kind_bit(Kind::kCall) | kind_bit(Kind::kQuit);
-inline constexpr KindMask kReplyKinds = kind_bit(Kind::kReply) | kind_bit(Kind::kInitFailed);
+using remote::Kind;
+using remote::kind_bit;
+using remote::KindMask;
+using remote::kReplyKinds;
+using remote::kRequestKinds;
 
 inline constexpr std::uint32_t kFrameMagic = 0xCF5Au;
 inline constexpr std::uint8_t kFirstFragment = 1;
@@ -50,10 +46,6 @@ struct FrameHeader {
   std::uint32_t header_hash;  // hash_bytes of the 20 bytes above
 };
 static_assert(sizeof(FrameHeader) == 24);
-
-// A fast non-cryptographic 32-bit hash (8 bytes per step). It detects torn or scribbled
-// frames; it is no defence against a deliberate forger (workers are our own children).
-std::uint32_t hash_bytes(const void* data, std::size_t size) noexcept;
 
 constexpr std::size_t frame_size(std::size_t payload) noexcept {
   return (sizeof(FrameHeader) + payload + kFrameAlign - 1) & ~(kFrameAlign - 1);
@@ -91,10 +83,7 @@ struct RingView {
 class FrameWriter {
  public:
   // How far a message has been written (kept by the caller between partial writes).
-  struct Progress {
-    std::size_t offset = 0;
-    bool started = false;
-  };
+  using Progress = remote::SendProgress;
   enum class Status { kDone, kFull, kCorrupt };
 
   FrameWriter() = default;

@@ -1,14 +1,15 @@
-// Naming code across exec: a worker is a fresh exec of the same program, so with ASLR its
-// modules load at other addresses. An address crosses as (module index in the dynamic
-// loader's list, a hash of the module's name, offset from the module's base); the worker
-// finds its own module with that index, checks the name hash, adds its base, and checks that
-// the result lies inside one of the module's loaded segments.
+// Naming code across processes: a worker runs the same program, but not necessarily at the same
+// addresses (a fork server of the pool's own is a fresh exec, and an MPI rank on another host is
+// another run: with ASLR their modules load elsewhere). An address crosses as (module index in
+// the dynamic loader's list, a hash of the module's name, offset from the module's base); the
+// worker finds its own module with that index, checks the name hash, adds its base, and checks
+// that the result lies inside one of the module's loaded segments.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-namespace concurrent::futures::detail::process {
+namespace concurrent::futures::detail::remote {
 
 struct CodeRef {
   std::uint32_t module = 0;
@@ -28,4 +29,4 @@ const void* resolve_code_ref(const CodeRef& ref, std::size_t size, bool executab
 // Best effort: symbols not in the dynamic symbol table show as module+offset.
 const char* describe_code(const void* address, char* buffer, std::size_t size) noexcept;
 
-}  // namespace concurrent::futures::detail::process
+}  // namespace concurrent::futures::detail::remote
