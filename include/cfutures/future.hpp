@@ -246,8 +246,9 @@ class Future {
   // is safe. The value is moved out when this is the last handle to the future, and copied when
   // another handle (a copy, a wait() result, a done-callback's argument) still refers to it, so
   // nothing that handle reads is ever stolen; a move-only T, which cannot be copied, throws
-  // InvalidStateError then. Once it returns the value this handle is empty; if it throws (the
-  // call's exception, CancelledError, TimeoutError) the handle is left as it was.
+  // InvalidStateError then (inside a done-callback the executor still holds the future: read a
+  // move-only result there by reference). Once it returns the value this handle is empty; if it
+  // throws (the call's exception, CancelledError, TimeoutError) the handle is left as it was.
   //   std::unique_ptr<Model> model = pool.submit(train, data).result();
   //   std::unique_ptr<Model> again = std::move(f).result();  // f: the last handle
   T result() && {
