@@ -1,22 +1,25 @@
 // Seed 002, "Examples with the ProcessPoolExecuter": the same three blocks with a CPU-bound
-// my_func on a pool of 3 processes. Python's integers are exact, so value ** 5 ** 4 ** 3 is
-// exact there; C++ has no big integers, so this computes in double (the printed floats can
-// differ from Python's in the last digit).
+// my_func on a pool of 3 processes. Python's integers are exact, so value ** 5 ** 4 ** 3 is an
+// exact integer there and value / 100000 its correctly rounded quotient; Boost.Multiprecision's
+// cpp_int and cpp_rational compute the same, so the twin prints Python's floats exactly.
 #include <cmath>
 
+#include <boost/multiprecision/cpp_int.hpp>
 #include <cfutures/process_pool.hpp>
 
 #include "common/executer_tour.hpp"
 #include "common/seed.hpp"
 
 namespace cf = concurrent::futures;
+namespace mp = boost::multiprecision;
 
-double my_func(double value) {
-  value = std::pow(value, 5);
-  value = std::pow(value, 4);
-  value = std::pow(value, 3);
-  value = value / 100000;
-  return std::pow(value, 2);
+double my_func(int value) {
+  mp::cpp_int exact = value;
+  exact = mp::pow(exact, 5);
+  exact = mp::pow(exact, 4);
+  exact = mp::pow(exact, 3);
+  const double divided = mp::cpp_rational(exact, 100000).convert_to<double>();  // int / int: a float
+  return std::pow(divided, 2);
 }
 
 int main(int argc, char** argv) {

@@ -54,7 +54,7 @@ printf 'sequential (20 x 0.2 s):\n'
 run --tail 2 001_flags_sequential --scale=0.4
 printf 'ThreadPoolExecutor.map, 20 threads:\n'
 run --tail 2 001_flags_threadpool --scale=0.4
-printf 'submit + as_completed, 3 threads:\n'
+printf 'submit + as_completed, 3 threads, with a cf::progress line (on stderr, when it is a terminal):\n'
 run --tail 2 001_flags_as_completed --scale=0.4
 printf 'ProcessPoolExecutor.map, one worker per CPU (%s here):\n' "$(nproc)"
 run --tail 2 001_flags_processpool --scale=0.4

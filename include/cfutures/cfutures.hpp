@@ -14,6 +14,7 @@
 #include "cfutures/executor.hpp"   // IWYU pragma: export
 #include "cfutures/future.hpp"     // IWYU pragma: export
 #include "cfutures/process_pool.hpp"  // IWYU pragma: export
+#include "cfutures/progress.hpp"      // IWYU pragma: export
 #include "cfutures/serialization.hpp"  // IWYU pragma: export
 #include "cfutures/thread_pool.hpp"  // IWYU pragma: export
 #include "cfutures/wait.hpp"       // IWYU pragma: export

@@ -93,6 +93,21 @@ struct HandleAccess {
   throw std::logic_error("cf::Future: empty handle (moved from)");
 }
 
+// Throws TimeoutError "<operation> timed out after 2.5 s waiting for <Future at 0x... state=running>".
+[[noreturn]] void throw_timeout(const char* operation, std::chrono::duration<double> timeout, const StateBase& state);
+
+// Waits up to `timeout` for `state` to be done; throws TimeoutError naming `operation` if it is not.
+template <class Rep, class Period>
+void wait_or_throw(const StateBase& state, const char* operation, std::chrono::duration<Rep, Period> timeout) {
+  if (!state.wait_until(deadline_after(timeout))) throw_timeout(operation, timeout, state);
+}
+
+// True once `state` has no reference but the caller's. Waits for the executor's own reference,
+// which it drops just after completing the state (and after its done-callbacks ran): briefly if
+// `patient` is false, up to a second if true. The caller's reads and writes of the result then
+// happen after every other handle's (see the definition).
+bool is_last_reference(StateBase& state, bool patient);
+
 }  // namespace detail
 
 // A type-erased future: what Future<T> offers except the typed result and the setters.
@@ -119,9 +134,10 @@ class AnyFuture {
     return checked()->exception_or_null();
   }
   // As exception(), but throws TimeoutError if `timeout` passes first.
+  // The TimeoutError says what timed out, after how long, and the future's state.
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
-    if (!checked()->wait_until(detail::deadline_after(timeout))) throw TimeoutError();
+    detail::wait_or_throw(*checked(), "exception()", timeout);
     return checked()->exception_or_null();
   }
 
@@ -213,22 +229,43 @@ class Future {
   // Waits until done, then returns the result (a reference valid while any handle to this
   // future lives), rethrows the call's exception, or throws CancelledError.
   // Future<void>::result() returns void.
-  std::add_lvalue_reference_t<const T> result() const {
+  std::add_lvalue_reference_t<const T> result() const& {
     checked()->wait();
     return get();
   }
   // As result(), but throws TimeoutError if `timeout` passes first (a zero or negative timeout
-  // only checks).
+  // only checks); its message says what timed out, after how long, and the future's state.
   template <class Rep, class Period>
-  std::add_lvalue_reference_t<const T> result(std::chrono::duration<Rep, Period> timeout) const {
-    if (!checked()->wait_until(detail::deadline_after(timeout))) throw TimeoutError();
+  std::add_lvalue_reference_t<const T> result(std::chrono::duration<Rep, Period> timeout) const& {
+    detail::wait_or_throw(*checked(), "result()", timeout);
     return get();
+  }
+
+  // result() of an rvalue handle (a temporary, or std::move(f)) returns the value itself, so
+  //   const auto& data = pool.submit(load, 100).result();
+  // is safe. The value is moved out when this is the last handle to the future, and copied when
+  // another handle (a copy, a wait() result, a done-callback's argument) still refers to it, so
+  // nothing that handle reads is ever stolen; a move-only T, which cannot be copied, throws
+  // InvalidStateError then (inside a done-callback the executor still holds the future: read a
+  // move-only result there by reference). Once it returns the value this handle is empty; if it
+  // throws (the call's exception, CancelledError, TimeoutError) the handle is left as it was.
+  //   std::unique_ptr<Model> model = pool.submit(train, data).result();
+  //   std::unique_ptr<Model> again = std::move(f).result();  // f: the last handle
+  T result() && {
+    checked()->wait();
+    return take();
+  }
+  template <class Rep, class Period>
+  T result(std::chrono::duration<Rep, Period> timeout) && {
+    detail::wait_or_throw(*checked(), "result()", timeout);
+    return take();
   }
 
   // Waits until done; returns the call's exception, or null if it returned normally. Throws
   // CancelledError if cancelled.
   std::exception_ptr exception() const { return AnyFuture(*this).exception(); }
-  // As exception(), but throws TimeoutError if `timeout` passes first.
+  // As exception(), but throws TimeoutError if `timeout` passes first (with the message of
+  // result(timeout)).
   template <class Rep, class Period>
   std::exception_ptr exception(std::chrono::duration<Rep, Period> timeout) const {
     return AnyFuture(*this).exception(timeout);
@@ -291,6 +328,29 @@ class Future {
   std::add_lvalue_reference_t<const T> get() const {
     ref_.get()->check_result();
     if constexpr (!std::is_void_v<T>) return ref_.get()->value();
+  }
+  // The done result of an rvalue result(): moved out of the last handle, else copied; this
+  // handle is empty afterwards.
+  T take() {
+    detail::State<T>* state = ref_.get();
+    state->check_result();
+    if constexpr (std::is_void_v<T>) {
+      ref_ = {};
+    } else {
+      const bool last = detail::is_last_reference(*state, !std::is_copy_constructible_v<T>);
+      if constexpr (!std::is_copy_constructible_v<T>) {
+        if (!last) {
+          throw InvalidStateError(
+              "result() of an rvalue future with a move-only result: another handle still refers to " +
+              state->describe() + "; move it out of the last handle, or read it through an lvalue");
+        }
+      }
+      const detail::StateRef<detail::State<T>> consumed = std::move(ref_);  // released after the return
+      if constexpr (std::is_copy_constructible_v<T>) {
+        if (!last) return state->value();
+      }
+      return std::move(state->mutable_value());
+    }
   }
 
   detail::StateRef<detail::State<T>> ref_;

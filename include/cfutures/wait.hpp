@@ -5,8 +5,9 @@
 //   for (cf::Future<int> f : cf::as_completed(fs, 10s))               // in completion order
 //     std::cout << f.result() << "\n";
 //
-// Both take any range (begin()/end()) of Future<T> or AnyFuture, or a braced list; a future
-// that appears twice counts once. A cancelled future counts as done from the moment cancel()
+// Both take any range (begin()/end()) of Future<T> or AnyFuture, a map whose keys are futures
+// (Python's `future_to_url` dict: they wait on the keys), or a braced list; a future that
+// appears twice counts once. A cancelled future counts as done from the moment cancel()
 // returns (CPython can hang there: gh-87893, gh-109934).
 #pragma once
 
@@ -53,8 +54,59 @@ namespace detail {
 void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_when,
                      std::optional<std::chrono::steady_clock::time_point> deadline);
 
+template <class T>
+inline constexpr bool is_future_handle_v = std::is_same_v<T, AnyFuture>;
+template <class T>
+inline constexpr bool is_future_handle_v<Future<T>> = true;
+
+// The future in one element of a range: the element itself, or the key of a map's element
+// (Python's wait() and as_completed() iterate a dict's keys, as in its future_to_url idiom).
+template <class Element>
+const auto& future_in(const Element& element) noexcept {
+  if constexpr (is_future_handle_v<Element>) {
+    return element;
+  } else {
+    return element.first;
+  }
+}
+
+template <class Element, class = void>
+struct future_of_element {
+  using type = void;  // not a future
+};
+template <class Element>
+struct future_of_element<Element, std::enable_if_t<is_future_handle_v<Element>>> {
+  using type = Element;
+};
+template <class Element>
+struct future_of_element<Element, std::enable_if_t<is_future_handle_v<std::remove_cv_t<decltype(Element::first)>>>> {
+  using type = std::remove_cv_t<decltype(Element::first)>;
+};
+
+template <class Range, class = void>
+struct future_of_range {
+  using type = void;  // not a range
+};
 template <class Range>
-using future_of_t = std::remove_cvref_t<decltype(*std::begin(std::declval<const Range&>()))>;
+struct future_of_range<Range, std::void_t<decltype(*std::begin(std::declval<const Range&>()))>> {
+  using type =
+      typename future_of_element<std::remove_cvref_t<decltype(*std::begin(std::declval<const Range&>()))>>::type;
+};
+
+// The handle type that wait() and as_completed() return for a range: Future<T> or AnyFuture;
+// void if `Range` is not a range of futures (nor a map whose keys are futures).
+template <class Range>
+using future_of_t = typename future_of_range<Range>::type;
+
+// The one error for anything else (checked before anything is instantiated with it).
+template <class F>
+constexpr bool check_future_range() {
+  static_assert(is_future_handle_v<F>,
+                "cf::wait and cf::as_completed take a range (begin()/end()) of cf::Future<T> or cf::AnyFuture, "
+                "or a map whose keys are futures (std::map, std::unordered_map: its keys are waited on, as Python "
+                "iterates a dict)");
+  return is_future_handle_v<F>;
+}
 
 // A set of pointers in one flat array (open addressing, linear probing): deduplicating the
 // futures of a wait() allocates nothing per future and copies no handle twice.
@@ -95,7 +147,8 @@ template <class F, class Range>
 std::vector<F> unique_futures(const Range& fs) {
   std::vector<F> unique;
   PointerSet seen;
-  for (const auto& f : fs) {
+  for (const auto& element : fs) {
+    const F& f = future_in(element);
     if (seen.insert(HandleAccess::state(f))) unique.push_back(f);
   }
   return unique;
@@ -146,26 +199,31 @@ class CompletionQueue final : public Waiter {
 
 }  // namespace detail
 
-// Waits until `return_when` holds for the futures in `fs` (or forever).
+// Waits until `return_when` holds for the futures in `fs` (or forever). `fs` is a range of
+// futures, or a map whose keys are futures.
 template <class Range>
 auto wait(const Range& fs, ReturnWhen return_when = ALL_COMPLETED) {
   using F = detail::future_of_t<Range>;
-  return detail::wait_impl<F>(fs, return_when, std::nullopt);
+  if constexpr (detail::check_future_range<F>()) return detail::wait_impl<F>(fs, return_when, std::nullopt);
 }
 // As above, but returns the partial result once `timeout` passes (never throws TimeoutError).
 template <class Range, class Rep, class Period>
 auto wait(const Range& fs, std::chrono::duration<Rep, Period> timeout, ReturnWhen return_when = ALL_COMPLETED) {
   using F = detail::future_of_t<Range>;
-  return detail::wait_impl<F>(fs, return_when, detail::deadline_after(timeout));
+  if constexpr (detail::check_future_range<F>()) {
+    return detail::wait_impl<F>(fs, return_when, detail::deadline_after(timeout));
+  }
 }
 template <class F>
-DoneAndNotDone<F> wait(std::initializer_list<F> fs, ReturnWhen return_when = ALL_COMPLETED) {
-  return detail::wait_impl<F>(fs, return_when, std::nullopt);
+auto wait(std::initializer_list<F> fs, ReturnWhen return_when = ALL_COMPLETED) {
+  if constexpr (detail::check_future_range<F>()) return detail::wait_impl<F>(fs, return_when, std::nullopt);
 }
 template <class F, class Rep, class Period>
-DoneAndNotDone<F> wait(std::initializer_list<F> fs, std::chrono::duration<Rep, Period> timeout,
-                       ReturnWhen return_when = ALL_COMPLETED) {
-  return detail::wait_impl<F>(fs, return_when, detail::deadline_after(timeout));
+auto wait(std::initializer_list<F> fs, std::chrono::duration<Rep, Period> timeout,
+          ReturnWhen return_when = ALL_COMPLETED) {
+  if constexpr (detail::check_future_range<F>()) {
+    return detail::wait_impl<F>(fs, return_when, detail::deadline_after(timeout));
+  }
 }
 
 // The lazy range returned by as_completed(): yields each distinct future once, those already
@@ -211,6 +269,8 @@ class AsCompleted {
 
   iterator begin() { return iterator(this); }
   std::default_sentinel_t end() const noexcept { return {}; }
+  // How many futures it yields in all (the distinct ones), read or not.
+  std::size_t size() const noexcept { return futures_.size(); }
 
  private:
   F current() {
@@ -234,23 +294,26 @@ class AsCompleted {
   std::size_t yielded_ = 0;
 };
 
-// Iterates over `fs` as they complete (already-done ones first).
+// Iterates over `fs` as they complete (already-done ones first). `fs` is a range of futures,
+// or a map whose keys are futures (it yields the keys).
 template <class Range>
-AsCompleted<detail::future_of_t<Range>> as_completed(const Range& fs) {
-  return {fs, std::nullopt};
+auto as_completed(const Range& fs) {
+  using F = detail::future_of_t<Range>;
+  if constexpr (detail::check_future_range<F>()) return AsCompleted<F>(fs, std::nullopt);
 }
 // As above; advancing past `timeout` (counted from this call) throws TimeoutError.
 template <class Range, class Rep, class Period>
-AsCompleted<detail::future_of_t<Range>> as_completed(const Range& fs, std::chrono::duration<Rep, Period> timeout) {
-  return {fs, detail::deadline_after(timeout)};
+auto as_completed(const Range& fs, std::chrono::duration<Rep, Period> timeout) {
+  using F = detail::future_of_t<Range>;
+  if constexpr (detail::check_future_range<F>()) return AsCompleted<F>(fs, detail::deadline_after(timeout));
 }
 template <class F>
-AsCompleted<F> as_completed(std::initializer_list<F> fs) {
-  return {fs, std::nullopt};
+auto as_completed(std::initializer_list<F> fs) {
+  if constexpr (detail::check_future_range<F>()) return AsCompleted<F>(fs, std::nullopt);
 }
 template <class F, class Rep, class Period>
-AsCompleted<F> as_completed(std::initializer_list<F> fs, std::chrono::duration<Rep, Period> timeout) {
-  return {fs, detail::deadline_after(timeout)};
+auto as_completed(std::initializer_list<F> fs, std::chrono::duration<Rep, Period> timeout) {
+  if constexpr (detail::check_future_range<F>()) return AsCompleted<F>(fs, detail::deadline_after(timeout));
 }
 
 }  // namespace concurrent::futures

@@ -1,13 +1,16 @@
 // cf::as_completed yields each distinct future once: those done at the call first (in input
 // order), then each as it completes; cancelled futures are yielded (API.md "Waiting" and
 // decision 1; CPython test_as_completed.py #42 test_no_timeout, #44 test_duplicate_futures,
-// §3.4 #47 completion order; spec §1.11).
+// §3.4 #47 completion order; spec §1.11). A map whose keys are futures yields its keys.
 #include <gtest/gtest.h>
 
 #include <barrier>
 #include <list>
+#include <map>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -136,6 +139,42 @@ TEST(AsCompletedOrder, BracedListAnyFutureAndOtherRanges) {  // API.md: any rang
   std::list<cf::Future<int>> list{b, a};
   auto from_list = cf::as_completed(list);
   EXPECT_EQ(drain(from_list), (Futures{b, a}));
+}
+
+TEST(AsCompletedOrder, MapsYieldTheirKeys) {  // issue 14: Python's as_completed(future_to_url) idiom
+  cf::ThreadPoolExecutor pool(2);
+  std::unordered_map<cf::Future<int>, std::string> future_to_url;
+  for (int i = 0; i < 5; ++i) future_to_url.emplace(pool.submit([i] { return i * 10; }), "url" + std::to_string(i));
+  auto ac = cf::as_completed(future_to_url, 30s);
+  static_assert(std::is_same_v<decltype(ac), cf::AsCompleted<cf::Future<int>>>);
+  EXPECT_EQ(ac.size(), 5u);
+  std::unordered_set<std::string> urls;
+  for (cf::Future<int> future : ac) {
+    const std::string& url = future_to_url.at(future);
+    EXPECT_EQ(future.result(), std::stoi(url.substr(3)) * 10);
+    urls.insert(url);
+  }
+  EXPECT_EQ(urls.size(), 5u);
+
+  auto a = make_future(FState::Finished);
+  std::map<cf::Future<int>, int, bool (*)(const cf::Future<int>&, const cf::Future<int>&)> ordered(
+      [](const cf::Future<int>& x, const cf::Future<int>& y) {
+        return std::hash<cf::Future<int>>{}(x) < std::hash<cf::Future<int>>{}(y);
+      });
+  ordered.emplace(a, 1);
+  EXPECT_EQ(drain(cf::as_completed(ordered)), (Futures{a}));
+}
+
+TEST(AsCompletedOrder, SizeCountsTheDistinctFutures) {  // what cf::progress shows as the total
+  auto a = make_future(FState::Finished);
+  cf::Future<int> pending;
+  auto ac = cf::as_completed(Futures{a, pending, a});
+  EXPECT_EQ(ac.size(), 2u);
+  auto it = ac.begin();
+  (void)*it;
+  ++it;
+  EXPECT_EQ(ac.size(), 2u) << "size() is the total, not what is left";
+  pending.set_result(1);
 }
 
 TEST(AsCompletedOrder, EmptyHandleInTheInputThrowsLogicError) {

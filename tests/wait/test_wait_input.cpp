@@ -1,13 +1,18 @@
-// What cf::wait accepts and how it lists it: any range of Future<T> or AnyFuture, a braced
-// list, duplicates counted once, both lists in order of first appearance (API.md "Waiting";
-// CPython #31 test_20369; spec §1.10 "fs is any iterable; de-duplicated").
+// What cf::wait accepts and how it lists it: any range of Future<T> or AnyFuture, a map whose
+// keys are futures, a braced list, duplicates counted once, both lists in order of first
+// appearance (API.md "Waiting"; CPython #31 test_20369; spec §1.10 "fs is any iterable;
+// de-duplicated"). compile_errors/ holds what it refuses.
 #include <gtest/gtest.h>
 
 #include <array>
 #include <deque>
 #include <list>
+#include <map>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -92,6 +97,33 @@ TEST(WaitInput, AnyRangeType) {  // API.md: "futures is any range"
   const Futures constant{done};
   expect_split(cf::wait(constant), {done}, {});
   static_assert(std::is_same_v<decltype(cf::wait(list)), cf::DoneAndNotDone<cf::Future<int>>>);
+}
+
+TEST(WaitInput, MapsAreWaitedOnByTheirKeys) {  // issue 14: Python's wait(future_to_url) iterates the dict's keys
+  auto done = make_future(FState::Finished);
+  cf::Future<int> pending;
+  std::unordered_map<cf::Future<int>, std::string> future_to_url{{done, "http://a"}, {pending, "http://b"}};
+  auto result = cf::wait(future_to_url, 0s);
+  static_assert(std::is_same_v<decltype(result), cf::DoneAndNotDone<cf::Future<int>>>);
+  expect_split(result, {done}, {pending});
+  EXPECT_EQ(future_to_url.at(result.done[0]), "http://a") << "the handles are the map's keys";
+
+  std::map<cf::AnyFuture, int, bool (*)(const cf::AnyFuture&, const cf::AnyFuture&)> ordered(
+      [](const cf::AnyFuture& a, const cf::AnyFuture& b) {
+        return std::hash<cf::AnyFuture>{}(a) < std::hash<cf::AnyFuture>{}(b);
+      });
+  ordered.emplace(done, 1);
+  ordered.emplace(pending, 2);
+  std::thread completer([pending] { pending.set_result(7); });
+  auto all = cf::wait(ordered, cf::ALL_COMPLETED);
+  completer.join();
+  static_assert(std::is_same_v<decltype(all), cf::DoneAndNotDone<cf::AnyFuture>>);
+  EXPECT_EQ(all.done.size(), 2u);
+  EXPECT_TRUE(all.not_done.empty());
+  auto both = cf::wait(future_to_url, 1s, cf::FIRST_EXCEPTION);  // in the map's order, which is its own
+  EXPECT_EQ(std::unordered_set<cf::Future<int>>(both.done.begin(), both.done.end()),
+            (std::unordered_set<cf::Future<int>>{done, pending}));
+  EXPECT_TRUE(both.not_done.empty());
 }
 
 TEST(WaitInput, ReturnedHandlesReferToTheInputFutures) {
