@@ -64,6 +64,37 @@ constexpr bool is_cancelled_phase(std::uint32_t phase) noexcept {
 
 class StateBase;
 
+// ==== [compose] Continuations (then, when_all, when_any, co_await) ==========================
+// A node that a composition links into the state it waits on, so that attaching it costs no
+// allocation beyond the composition's own object (a then's result state, an awaiter in a
+// coroutine frame). The state keeps the nodes in an intrusive list and runs them, in the order
+// added, after the waiters and the done-callbacks, in the thread that completed it.
+// Completions inside continuations nest at most a fixed depth per thread; deeper ones are
+// queued and run by the outermost one (a trampoline), so a chain of a million thens completing
+// at once neither recurses a million deep nor allocates.
+class Continuation {
+ public:
+  // Called once the state is done: by its completer (never with the state's lock held), or by
+  // the caller of add_continuation if that returned false.
+  virtual void on_done(StateBase& state) noexcept = 0;
+  // Called instead of on_done if the state is destroyed without ever completing (nothing holds
+  // it, so nobody can complete it any more).
+  virtual void on_abandoned() noexcept = 0;
+
+  Continuation(const Continuation&) = delete;
+  Continuation& operator=(const Continuation&) = delete;
+
+ protected:
+  Continuation() = default;
+  ~Continuation() = default;
+
+ private:
+  friend class StateBase;
+  Continuation* next_ = nullptr;
+  StateBase* source_ = nullptr;  // the state it is linked to (read when the trampoline defers it)
+};
+// ==== [/compose] ============================================================================
+
 // Something that wait()/as_completed() registers on a future to hear of its completion.
 // on_done() is called once, with the future's lock held, so it must be short and must not
 // touch the future's callbacks; the lock is what lets a waiter unregister safely.
@@ -144,6 +175,15 @@ class StateBase {
   bool add_waiter(Waiter* waiter);
   void remove_waiter(Waiter* waiter) noexcept;
 
+  // ==== [compose] continuations (see Continuation) ====
+  // Links `continuation` to run once done; returns false and links nothing if already done
+  // (the caller then runs it itself). Never allocates, never blocks beyond the spin lock.
+  bool add_continuation(Continuation* continuation) noexcept;
+  // Unlinks `continuation` if it is still linked (true); false if it has run, is running or
+  // is about to run (the completer has taken it).
+  bool remove_continuation(Continuation* continuation) noexcept;
+  // ==== [/compose] ====
+
   // --- task interface (overridden by executor tasks) ---
   // Runs the task unless cancelled, completes the state, and releases the callable before
   // publishing the result. `before_publish` runs after the result is computed.
@@ -174,6 +214,9 @@ class StateBase {
   void run_hooks() noexcept;
   // Sets kHooks while not done; returns false (and sets nothing) if already done.
   bool mark_hooked() noexcept CF_REQUIRES(lock_);
+  // [compose] Runs the continuations taken from the list (most recent first), in the order
+  // added, through the per-thread trampoline.
+  void run_continuations(Continuation* linked) noexcept;
 
   std::atomic<std::uint32_t> refs_{1};
   mutable std::atomic<std::uint32_t> word_{kPending};
@@ -181,6 +224,8 @@ class StateBase {
   Hooks* hooks_ CF_GUARDED_BY(lock_) = nullptr;
   // The first waiter, inline: wait() and as_completed() then register without allocating.
   Waiter* waiter_ CF_GUARDED_BY(lock_) = nullptr;
+  // [compose] Linked continuations, most recent first.
+  Continuation* continuations_ CF_GUARDED_BY(lock_) = nullptr;
   // Written by the claiming thread before publish(kFailed); read after observing kFailed.
   std::exception_ptr error_;
 };
