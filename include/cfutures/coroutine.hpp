@@ -29,6 +29,7 @@
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -164,9 +165,12 @@ class FuturePromise : public PromiseResult<T> {
 };
 
 // `co_await resume_on(executor)`: submits one task that resumes the coroutine. The task may
-// run (an inline executor) or be dropped (shutdown with cancel_futures, a broken pool) while
-// submit() is still running, so a small handshake decides who resumes: the task if submit()
-// has returned, else await_suspend itself.
+// run or be dropped while submit() is still running, and submit() may still throw after the
+// task was dropped (its Task destroyed on the way out), so a handshake decides who resumes:
+//   - in the submitting thread, inside submit() (an inline executor, a refused task): the
+//     task only records what happened and await_suspend goes on (or the exception propagates);
+//   - in another thread: the task waits until submit() has returned (a few instructions away:
+//     cf executors never wait for a task inside submit), then resumes the coroutine there.
 template <class E>
 class ResumeOn {
   static_assert(!std::is_base_of_v<ProcessPoolExecutor, E>,
@@ -180,11 +184,12 @@ class ResumeOn {
   bool await_ready() const noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> coroutine) {
     coroutine_ = coroutine;
+    submitter_ = std::this_thread::get_id();
     executor_->submit(Resumer(this));  // a throw resumes the coroutine here, with the exception
     int phase = kSubmitting;
     if (phase_.compare_exchange_strong(phase, kSubmitted, std::memory_order_acq_rel)) return true;
     dropped_ = phase == kDroppedEarly;
-    return false;  // the task ran or was dropped during submit(): go on here
+    return false;  // the task ran or was dropped inside submit(), in this thread: go on here
   }
   // Throws CancelledError if the executor dropped the task without running it; the coroutine
   // then goes on in the thread that dropped it.
@@ -210,9 +215,13 @@ class ResumeOn {
   };
 
   void finish(bool dropped) {
-    int phase = kSubmitting;
-    if (phase_.compare_exchange_strong(phase, dropped ? kDroppedEarly : kRanEarly, std::memory_order_acq_rel)) {
-      return;  // await_suspend has not returned yet: it goes on itself
+    if (std::this_thread::get_id() == submitter_) {
+      int phase = kSubmitting;
+      if (phase_.compare_exchange_strong(phase, dropped ? kDroppedEarly : kRanEarly, std::memory_order_acq_rel)) {
+        return;  // inside submit(): await_suspend goes on itself
+      }
+    } else {
+      while (phase_.load(std::memory_order_acquire) == kSubmitting) std::this_thread::yield();
     }
     dropped_ = dropped;
     coroutine_.resume();
@@ -220,6 +229,7 @@ class ResumeOn {
 
   E* executor_;
   std::coroutine_handle<> coroutine_;
+  std::thread::id submitter_;
   std::atomic<int> phase_{kSubmitting};
   bool dropped_ = false;
 };

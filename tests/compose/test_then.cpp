@@ -293,9 +293,9 @@ TEST(Then, ChainsRunInOrder) {
   cf::Future<int> f;
   std::vector<int> order;
   auto g = f.then([&](int x) {
-               order.push_back(1);
-               return x + 1;
-             })
+              order.push_back(1);
+              return x + 1;
+            })
                .then([&](int x) {
                  order.push_back(2);
                  return x * 10;

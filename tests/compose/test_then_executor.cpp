@@ -6,15 +6,14 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cfutures/process_pool.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
 
-#include <cfutures/process_pool.hpp>
-
-#include "compose_helpers.hpp"
+#include "compose_fixtures.hpp"
 #include "core_fixtures.hpp"
 
 namespace {

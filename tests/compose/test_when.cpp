@@ -82,9 +82,8 @@ TEST(WhenAll, CompletesInTheThreadThatCompletesTheLastInput) {
   std::vector<cf::Future<int>> fs(2);
   fs[0].set_result(0);
   std::thread::id completed_in;
-  auto all = cf::when_all(fs).then([&](const cf::Future<std::vector<cf::Future<int>>>&) {
-    completed_in = std::this_thread::get_id();
-  });
+  auto all = cf::when_all(fs).then(
+      [&](const cf::Future<std::vector<cf::Future<int>>>&) { completed_in = std::this_thread::get_id(); });
   std::thread last([f = fs[1]] { f.set_result(1); });
   const auto last_id = last.get_id();
   last.join();
@@ -98,8 +97,9 @@ TEST(WhenAll, VariadicGivesATupleOfTheInputs) {
   cf::Future<void> c;
   cf::AnyFuture d = cftest::make_future(cftest::FState::Finished);
   auto all = cf::when_all(a, b, c, d);
-  static_assert(std::is_same_v<decltype(all), cf::Future<std::tuple<cf::Future<int>, cf::Future<std::string>,
-                                                                    cf::Future<void>, cf::AnyFuture>>>);
+  static_assert(std::is_same_v<
+                decltype(all),
+                cf::Future<std::tuple<cf::Future<int>, cf::Future<std::string>, cf::Future<void>, cf::AnyFuture>>>);
   a.set_result(1);
   b.set_result("two");
   EXPECT_FALSE(all.done());

@@ -50,7 +50,7 @@ struct SourceOf<Future<T>> {
     state.retain();
     return HandleAccess::adopt(static_cast<State<T>*>(&state));
   }
-  static const T& value(StateBase& state) noexcept requires(!std::is_void_v<T>) {
+  static std::add_lvalue_reference_t<const T> value(StateBase& state) noexcept requires(!std::is_void_v<T>) {
     return static_cast<State<T>&>(state).value();
   }
 };

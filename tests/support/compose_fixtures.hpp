@@ -1,4 +1,4 @@
-// Helpers of the composition and coroutine tests (tests/compose, tests/coroutine).
+// Fixtures of the composition and coroutine tests (tests/compose, tests/coroutine).
 //
 // - ManualExecutor: a cf::Executor that keeps the tasks it is given until the test runs them
 //   (run_all), drops them (drop_all: each is cancelled, as an executor that shuts down with
@@ -6,14 +6,13 @@
 // - InlineExecutor: a cf::Executor that runs each task inside submit().
 #pragma once
 
+#include <cfutures/detail/mutex.hpp>
+#include <cfutures/detail/thread_annotations.hpp>
+#include <cfutures/executor.hpp>
 #include <deque>
 #include <memory>
 #include <stdexcept>
 #include <utility>
-
-#include <cfutures/detail/mutex.hpp>
-#include <cfutures/detail/thread_annotations.hpp>
-#include <cfutures/executor.hpp>
 
 namespace cftest {
 
