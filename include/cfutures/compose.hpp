@@ -203,7 +203,8 @@ Future<WhenAnyResult<F>> start_when_any(std::vector<F> inputs) {
 // and O(N) memory (one handle and one link per input), and keeps the inputs in input order,
 // duplicates included.
 //
-//   for (const auto& f : cf::when_all(futures).result()) use(f.result());
+//   auto all = cf::when_all(futures);          // keep the handle: result() is a reference into it
+//   for (const auto& f : all.result()) use(f.result());
 template <detail::FutureRange Range>
 auto when_all(const Range& futures) {
   using F = detail::future_of_t<Range>;
