@@ -8,10 +8,10 @@
 // links overflow the main thread's 8 MiB stack (SIGSEGV), so compose_then_pending runs on a
 // thread with a 1 GiB stack (--stack_mb) to get a number at all.
 #define BOOST_THREAD_VERSION 5
-#include <boost/thread/executors/basic_thread_pool.hpp>
-#include <boost/thread/future.hpp>
 #include <pthread.h>
 
+#include <boost/thread/executors/basic_thread_pool.hpp>
+#include <boost/thread/future.hpp>
 #include <exception>
 #include <stdexcept>
 #include <vector>

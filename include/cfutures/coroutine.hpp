@@ -27,7 +27,8 @@
 #include <atomic>
 #include <coroutine>
 #include <exception>
-#include <optional>
+#include <memory>
+#include <new>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
@@ -95,13 +96,23 @@ class FutureAwaiter final : private Continuation {
 template <class T>
 class PromiseResult {
  public:
+  PromiseResult() noexcept {}  // NOLINT(modernize-use-equals-default): leaves value_ unconstructed
+  PromiseResult(const PromiseResult&) = delete;
+  PromiseResult& operator=(const PromiseResult&) = delete;
+  ~PromiseResult() {
+    if (has_value_) value_.~T();
+  }
   template <class V = T>
   void return_value(V&& value) {
-    value_.emplace(std::forward<V>(value));
+    ::new (static_cast<void*>(std::addressof(value_))) T(std::forward<V>(value));
+    has_value_ = true;
   }
 
  protected:
-  std::optional<T> value_;
+  union {
+    T value_;
+  };
+  bool has_value_ = false;
 };
 template <>
 class PromiseResult<void> {
@@ -146,15 +157,15 @@ class FuturePromise : public PromiseResult<T> {
         if (!state.get()->try_claim()) return;  // completed by hand meanwhile
         if (error) return state.get()->publish_exception(std::move(error));
         state.get()->emplace_and_publish();
-      } else {
-        std::optional<T> value = std::move(promise.value_);
+      } else if (error || !promise.has_value_) {
         coroutine.destroy();
         if (!state.get()->try_claim()) return;
-        if (error || !value) {
-          if (!error) error = std::make_exception_ptr(std::logic_error("coroutine ended without co_return"));
-          return state.get()->publish_exception(std::move(error));
-        }
-        state.get()->emplace_and_publish(std::move(*value));
+        if (!error) error = std::make_exception_ptr(std::logic_error("coroutine ended without co_return"));
+        state.get()->publish_exception(std::move(error));
+      } else {
+        T value(std::move(promise.value_));
+        coroutine.destroy();
+        if (state.get()->try_claim()) state.get()->emplace_and_publish(std::move(value));
       }
     }
     void await_resume() const noexcept {}

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cfutures/compose.hpp>
 #include <latch>
 #include <thread>
 #include <vector>

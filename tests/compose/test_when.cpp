@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cfutures/compose.hpp>
 #include <memory>
 #include <stdexcept>
 #include <string>
