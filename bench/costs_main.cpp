@@ -4,9 +4,9 @@
 // `costs N then`: N thens on a pending future that then completes, and N on a done future
 // (2N thens, no thread, nobody sleeping).
 #include <cfutures/cfutures.hpp>
-#include <vector>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 namespace cf = concurrent::futures;
 int thens(int n) {
   cf::Future<int> start;
@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   if (argc > 2 && std::strcmp(argv[2], "then") == 0) return thens(N);
   cf::ThreadPoolExecutor pool(2);
   for (int i = 0; i < 1000; ++i) pool.submit([i] { return i; }).result();
-  std::vector<cf::Future<int>> fs; fs.reserve(N);
+  std::vector<cf::Future<int>> fs;
+  fs.reserve(N);
   long sum = 0;
   for (int round = 0; round < 2; ++round) {
     fs.clear();

@@ -11,47 +11,50 @@
 // A system provides the loops; these helpers time them and fill the report the same way.
 #pragma once
 
+#include <stdexcept>
+#include <string>
+
 #include "bench.hpp"
 
 namespace bench {
 
-// Times `run(n)` (which returns the chain's final value, n if every link added one).
+// Runs `run(count)`, checks that it returned `expected` (the workload did its work), and
+// returns the seconds it took.
+template <class Run>
+double timed(Run run, long count, long long expected, const char* what) {
+  const auto t0 = Clock::now();
+  const long long got = run(count);
+  const double seconds = seconds_between(t0, Clock::now());
+  if (got != expected) throw std::runtime_error(std::string(what) + ": computed " + std::to_string(got));
+  return seconds;
+}
+
+// A chain of n links, each adding one to the value: `run(n)` returns the last value.
 template <class Run>
 void report_chain(const Args& args, Report& report, Run run) {
   const long n = args.num("n", 100000);
-  const auto t0 = Clock::now();
-  const long long last = run(n);
-  const auto t1 = Clock::now();
-  if (last != n) throw std::runtime_error("the chain computed " + std::to_string(last) + ", not " + std::to_string(n));
+  const double seconds = timed(run, n, n, "then chain");
   report.set("n", static_cast<double>(n))
-      .set("ns_per_then", seconds_between(t0, t1) * 1e9 / static_cast<double>(n))
-      .set("ms", seconds_between(t0, t1) * 1e3);
+      .set("ns_per_then", seconds * 1e9 / static_cast<double>(n))
+      .set("ms", seconds * 1e3);
 }
 
-// Times `run(n)` (which returns the sum of ident(i) over the n calls).
+// A fan-out of n calls ident(i): `run(n)` returns their sum.
 template <class Run>
 void report_fan_out(const Args& args, Report& report, Run run) {
   const long n = args.num("n", 100000);
-  const auto t0 = Clock::now();
-  const long long sum = run(n);
-  const auto t1 = Clock::now();
-  if (sum != static_cast<long long>(n) * (n - 1) / 2) throw std::runtime_error("wrong sum of the fan-out");
+  const double seconds = timed(run, n, static_cast<long long>(n) * (n - 1) / 2, "fan-out");
   report.set("n", static_cast<double>(n))
       .set("workers", args.workers())
-      .set("tasks_per_s", static_cast<double>(n) / seconds_between(t0, t1))
+      .set("tasks_per_s", static_cast<double>(n) / seconds)
       .set("peak_rss_mb", peak_rss_bytes() / 1e6);
 }
 
-// Times `run(m)` (m round trips; returns the sum of ident(i)) and reports the mean round trip
-// under `metric`.
+// m round trips ident(i): `run(m)` returns their sum. Returns the mean round trip in µs.
 template <class Run>
 double time_round_trips(const Args& args, Run run) {
   const long m = args.num("m", 20000);
-  const auto t0 = Clock::now();
-  const long long sum = run(m);
-  const auto t1 = Clock::now();
-  if (sum != static_cast<long long>(m) * (m - 1) / 2) throw std::runtime_error("wrong sum of the round trips");
-  return us_between(t0, t1) / static_cast<double>(m);
+  return timed(run, m, static_cast<long long>(m) * (m - 1) / 2, "round trips") * 1e6 / static_cast<double>(m);
 }
 
 }  // namespace bench

@@ -13,16 +13,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "compose_fixtures.hpp"
 #include "core_fixtures.hpp"
 
 namespace {
 
 namespace cf = concurrent::futures;
-
-template <class F>
-std::size_t use_count(const F& f) {  // without taking a handle of its own
-  return cf::detail::HandleAccess::state(f)->use_count();
-}
 
 TEST(WhenAll, CompletesOnceEveryInputIsDoneAndKeepsThemInOrder) {
   std::vector<cf::Future<int>> fs(3);
@@ -133,7 +129,7 @@ TEST(WhenAll, CancellingTheResultLeavesTheInputsAlone) {
     fs[1].set_result(2);
     EXPECT_TRUE(all.cancelled());
   }
-  EXPECT_EQ(use_count(fs[0]), 1u) << "nothing of the when_all is left once it is dropped";
+  EXPECT_EQ(cftest::use_count(fs[0]), 1u) << "nothing of the when_all is left once it is dropped";
 }
 
 TEST(WhenAll, AnEmptyHandleThrowsLogicError) {
@@ -227,8 +223,8 @@ TEST(WhenAny, LetsGoOfTheOtherInputsOnceDone) {
   }
   // The result (which held handles to the inputs) is gone although fs[1] and fs[2] are still
   // pending: its links to them were removed.
-  EXPECT_EQ(use_count(fs[1]), 1u);
-  EXPECT_EQ(use_count(fs[2]), 1u);
+  EXPECT_EQ(cftest::use_count(fs[1]), 1u);
+  EXPECT_EQ(cftest::use_count(fs[2]), 1u);
   fs[1].set_result(1);
 }
 

@@ -12,17 +12,13 @@
 #include <optional>
 #include <thread>
 
+#include "compose_fixtures.hpp"
 #include "core_fixtures.hpp"
 
 namespace {
 
 namespace cf = concurrent::futures;
 using testing::HasSubstr;
-
-template <class F>
-std::size_t use_count(const F& f) {  // without taking a handle of its own
-  return cf::detail::HandleAccess::state(f)->use_count();
-}
 
 cf::Future<int> await_reference(const cf::Future<int>& f) { co_return co_await f; }
 
@@ -91,10 +87,10 @@ TEST(CoroutineLifetime, AFrameDestroyedWhileSuspendedIsNeverResumed) {
   {
     Owned owned = await_in_owned(f, &resumed, std::move(token));
     EXPECT_FALSE(owned.handle.done());
-    EXPECT_GT(use_count(f), 1u) << "the suspended frame holds the future";
+    EXPECT_GT(cftest::use_count(f), 1u) << "the suspended frame holds the future";
   }  // destroys the suspended frame
   EXPECT_TRUE(watch.expired()) << "the frame is gone";
-  EXPECT_EQ(use_count(f), 1u) << "the awaiter let go of the future and unlinked from it";
+  EXPECT_EQ(cftest::use_count(f), 1u) << "the awaiter let go of the future and unlinked from it";
   f.set_result(1);
   EXPECT_FALSE(resumed);
 }
@@ -138,7 +134,7 @@ TEST(CoroutineLifetime, ASuspendedCoroutineWhoseFutureNobodyHoldsStillCompletes)
     auto g = twice(f);  // the coroutine's own future is dropped at once
   }
   f.set_result(1);  // resumes and ends the coroutine; nothing leaks (ASan's leak check)
-  EXPECT_EQ(use_count(f), 1u);
+  EXPECT_EQ(cftest::use_count(f), 1u);
 }
 
 }  // namespace

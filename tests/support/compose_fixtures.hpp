@@ -4,11 +4,13 @@
 //   (run_all), drops them (drop_all: each is cancelled, as an executor that shuts down with
 //   cancel_futures does), or refuses them (refuse_next: schedule throws).
 // - InlineExecutor: a cf::Executor that runs each task inside submit().
+// - use_count(f): how many references the state of `f` has (handles, links, queue entries).
 #pragma once
 
 #include <cfutures/detail/mutex.hpp>
 #include <cfutures/detail/thread_annotations.hpp>
 #include <cfutures/executor.hpp>
+#include <cfutures/future.hpp>
 #include <deque>
 #include <memory>
 #include <stdexcept>
@@ -77,5 +79,11 @@ class InlineExecutor : public cf::Executor {
  protected:
   void schedule(cf::Task task) override { task.run(); }
 };
+
+// The reference count of a future's state, read without taking a handle of its own.
+template <class F>
+std::size_t use_count(const F& future) {
+  return cf::detail::HandleAccess::state(future)->use_count();
+}
 
 }  // namespace cftest
