@@ -54,6 +54,22 @@ TEST(Then, RunsAtOnceInTheCallerWhenTheSourceIsDone) {
   EXPECT_EQ(g.result(), 4u);
 }
 
+TEST(Then, OnADoneSourceEveryKindOfResult) {  // then() completes g before anyone else sees it
+  cf::Future<int> f = cftest::make_future(cftest::FState::Finished);
+  auto thrown = f.then([](int) -> int { throw Oops(); });
+  auto owned = f.then([](int x) { return std::make_unique<int>(x); });
+  cf::Future<int> inner;
+  auto followed = f.then([&](int) { return inner; });
+  auto nothing = f.then([](int) {});
+  EXPECT_THROW(thrown.result(), Oops);
+  EXPECT_EQ(*owned.result(), 42);
+  EXPECT_FALSE(followed.done());
+  inner.set_result(7);
+  EXPECT_EQ(followed.result(), 7);
+  EXPECT_TRUE(nothing.done());
+  EXPECT_EQ(cftest::use_count(owned), 1u) << "no link is left holding the result";
+}
+
 TEST(Then, ValueFormOfAVoidFutureTakesNothing) {
   cf::Future<void> f;
   int calls = 0;

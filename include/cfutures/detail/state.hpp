@@ -198,6 +198,9 @@ class StateBase {
   virtual ~StateBase();
   // Completes a claimed state; the result (if any) is already written.
   void publish(std::uint32_t final_phase) noexcept;
+  // [compose] Completes a state that no other thread can have seen yet (no handle to it was
+  // given out): nobody sleeps on it or hooked it, so a release store does the exchange's work.
+  void publish_unshared(std::uint32_t final_phase) noexcept { word_.store(final_phase, std::memory_order_release); }
   // Demangled name of the result type, for describe().
   virtual std::string result_type_name() const = 0;
   // Throws InvalidStateError "<STATE>: <Future ...>" (Python's message); `operation` is unused

@@ -151,8 +151,13 @@ class ThenState final : public State<U>, private Continuation {
 
   // Links the node into the source (or runs it now if the source is done).
   void attach(StateBase& source) noexcept {
+    if constexpr (!kOnExecutor) {
+      // A done source: run at once, while nobody else can see g (no link, no claim needed).
+      if (source.done()) return run_here(source, /*exclusive=*/true);
+    }
     this->retain();  // the link's reference
-    if (!source.add_continuation(this)) on_done(source);
+    linked_ = true;
+    if (source.done() || !source.add_continuation(this)) on_done(source);
   }
 
  private:
@@ -172,7 +177,7 @@ class ThenState final : public State<U>, private Continuation {
         if constexpr (kOnExecutor) {
           submit(state);
         } else {
-          run_here(state);
+          run_here(state, /*exclusive=*/false);
         }
         return;
       case Stage::kTask:
@@ -194,9 +199,10 @@ class ThenState final : public State<U>, private Continuation {
     release_link();
   }
 
-  // then(fn): fn runs now, in the thread that completed the source.
-  void run_here(StateBase& source) noexcept {
-    if (!this->try_claim()) return give_up();  // g was cancelled (or completed by hand) first
+  // then(fn): fn runs now, in the thread that completed the source. `exclusive`: then() has
+  // not returned g yet, so nobody else can claim it.
+  void run_here(StateBase& source, bool exclusive) noexcept {
+    if (!exclusive && !this->try_claim()) return give_up();  // g was cancelled (or set by hand) first
     claimed_ = true;
     if constexpr (!kFutureForm) {
       if (source.phase() != kFinished) return fail(failure_of(source));
@@ -209,23 +215,43 @@ class ThenState final : public State<U>, private Continuation {
         return fail(std::current_exception());
       }
       destroy_fn();
+      if (!linked_) {
+        this->retain();  // the link to the followed future's reference
+        linked_ = true;
+      }
       follow(std::move(followed));
     } else {
       try {
         if constexpr (std::is_void_v<U>) {
           call(source);
           destroy_fn();
-          this->emplace_and_publish();
+          complete(exclusive);
         } else {
           U value = call(source);
           destroy_fn();
-          this->emplace_and_publish(std::move(value));
+          complete(exclusive, std::move(value));
         }
       } catch (...) {
         return fail(std::current_exception());
       }
-      release_link();
     }
+  }
+
+  // Completes the claimed (or still unseen) g with fn's result, then drops the link.
+  template <class... V>
+  void complete(bool exclusive, V&&... value) noexcept {
+    if (!exclusive) {
+      this->emplace_and_publish(std::forward<V>(value)...);
+      return release_link();
+    }
+    if constexpr (sizeof...(V) != 0) {
+      try {
+        ::new (static_cast<void*>(std::addressof(this->mutable_value()))) U(std::forward<V>(value)...);
+      } catch (...) {
+        return this->publish_exception(std::current_exception());
+      }
+    }
+    this->publish_unshared(kFinished);
   }
 
   decltype(auto) call(StateBase& source) { return invoke_continuation<S>(std::move(fn_), source); }
@@ -327,10 +353,13 @@ class ThenState final : public State<U>, private Continuation {
     release_link();
   }
 
-  // Drops the link's reference. Out of line: when GCC 12 (-O3) sees the `delete this` that the
-  // last release may do, it warns (-Wuse-after-free) on every later use of the returned future,
-  // although the link is never the last reference there.
-  [[gnu::noinline]] void release_link() noexcept { this->release(); }
+  // Drops the link's reference, if there is one (then() on a done source makes no link). Out
+  // of line: when GCC 12 (-O3) sees the `delete this` that the last release may do, it warns
+  // (-Wuse-after-free) on every later use of the returned future, although the link is never
+  // the last reference there.
+  [[gnu::noinline]] void release_link() noexcept {
+    if (linked_) this->release();
+  }
 
   void destroy_fn() noexcept {
     if (fn_alive_) {
@@ -345,6 +374,7 @@ class ThenState final : public State<U>, private Continuation {
   [[no_unique_address]] std::conditional_t<kOnExecutor, Ex*, RunInline> executor_;
   bool fn_alive_ = true;
   bool claimed_ = false;  // this ThenState claimed g (before calling fn)
+  bool linked_ = false;   // a link holds a reference to this ThenState
   Stage stage_ = Stage::kSource;
 };
 
