@@ -3,7 +3,6 @@
 // one per flag and co_awaits them all. It is the book's asyncio version line for line
 // (`image = await get_flag(cc)`, `await asyncio.gather(...)`), with the downloads on threads.
 #include <algorithm>
-
 #include <cfutures/compose.hpp>
 #include <cfutures/coroutine.hpp>
 

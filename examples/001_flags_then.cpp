@@ -3,7 +3,6 @@
 // the pool thread that downloaded it), and `when_all` joins the 20 pipelines. The nearest
 // Python is the book's asyncio version: asyncio.gather over one download_one per flag.
 #include <algorithm>
-
 #include <cfutures/compose.hpp>
 
 #include "common/flags.hpp"
