@@ -151,6 +151,21 @@ check_001_flags_as_completed = check_001_flags_threadpool
 check_001_flags_processpool = check_001_flags_threadpool
 
 
+def check_001_flags_pipeline(out, work):
+    # The sequential twin's lines, in any order across flags, and for each flag its
+    # "download <url>" before its "CC " (show runs in the continuation of the download).
+    base = check_flags(out, work, in_order=False)
+    shown = [(m.group(1), m.start()) for m in re.finditer(r"(?<![A-Za-z])([A-Z]{2}) ", out)]
+    expect_same_set([cc for cc, _ in shown], POP20_CC, "flags shown")
+    for cc, at in shown:
+        url = f"download {base}/{cc.lower()}/{cc.lower()}.gif"
+        expect(out.find(url) != -1 and out.find(url) < at, f"{cc} shown before its download")
+
+
+check_001_flags_then = check_001_flags_pipeline
+check_001_flags_coroutine = check_001_flags_pipeline
+
+
 def check_001_loiter(out, work):
     # display() writes the timestamp and the message separately (as the book's two print
     # calls), so lines from different threads may interleave: find the messages anywhere.
@@ -256,8 +271,8 @@ def check_guide(guide, root, update):
                    if re.fullmatch(r"00\d_\w+\.cpp", name))
     missing = [t for t in twins if t not in shown]
     stale = [path for path, code in shown.items() if code != source(path)]
-    if missing or stale or len(twins) != 18:
-        print(f"FAILED guide: {len(twins)} twins (18 expected); not in {guide}: {missing}; "
+    if missing or stale or len(twins) != 20:  # the 18 seed twins and the two flags pipelines
+        print(f"FAILED guide: {len(twins)} twins (20 expected); not in {guide}: {missing}; "
               f"shown differently from the file: {stale} (run check_seed.py guide {guide} {root} --update)")
         return 1
     print(f"ok guide: all {len(twins)} twins and {len(shown) - len(twins)} helpers shown as they are")

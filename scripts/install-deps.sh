@@ -8,7 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev            # tests and micro-benchmarks
   libcereal-dev                                         # process pool serialization
   libcpp-httplib-dev libcurl4-openssl-dev               # seed examples: local flag server + client
-  libboost-dev libtbb-dev python3 python3-matplotlib    # peers and plots in bench/compare
+  libboost-dev libboost-thread-dev libtbb-dev          # peers in bench/compare (Asio, Boost.Thread futures, TBB)
+  python3 python3-matplotlib                            # bench/compare and its plots
   strace valgrind                                       # bench/costs.sh
 )
 missing=()

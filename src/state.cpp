@@ -12,7 +12,33 @@
 
 namespace concurrent::futures::detail {
 
-StateBase::~StateBase() { delete hooks_; }
+namespace {
+
+// Reverses a list linked through `next` (most recent first) into the order added.
+template <class Node, class Next>
+Node* reversed(Node* node, Next next) noexcept {
+  Node* first = nullptr;
+  while (node != nullptr) {
+    Node* rest = next(node);
+    next(node) = first;
+    first = node;
+    node = rest;
+  }
+  return first;
+}
+
+}  // namespace
+
+StateBase::~StateBase() {
+  // Nothing can complete this state any more: its continuations hear so, in order.
+  Continuation* c = reversed(continuations_, [](Continuation* n) -> Continuation*& { return n->next_; });
+  while (c != nullptr) {
+    Continuation* next = c->next_;
+    c->on_abandoned();
+    c = next;
+  }
+  delete hooks_;
+}
 
 bool StateBase::cancel() noexcept {
   std::uint32_t word = word_.load(std::memory_order_acquire);
@@ -79,22 +105,92 @@ void StateBase::on_transition_to_done(std::uint32_t old) noexcept {
 
 void StateBase::run_hooks() noexcept {
   Hooks* hooks;
+  Continuation* continuations;
   {
     SpinGuard guard(lock_);
     hooks = std::exchange(hooks_, nullptr);
+    continuations = std::exchange(continuations_, nullptr);
     // Under the lock, so that a waiter that unregisters afterwards is never touched again.
     if (Waiter* first = std::exchange(waiter_, nullptr)) first->on_done(*this);
-    if (hooks == nullptr) return;
-    for (Waiter* waiter : hooks->waiters) waiter->on_done(*this);
-  }
-  for (auto& callback : hooks->callbacks) {
-    try {
-      callback(*this);
-    } catch (...) {
-      report_callback_error(*this, std::current_exception());
+    if (hooks != nullptr) {
+      for (Waiter* waiter : hooks->waiters) waiter->on_done(*this);
     }
   }
-  delete hooks;
+  if (hooks != nullptr) {
+    for (auto& callback : hooks->callbacks) {
+      try {
+        callback(*this);
+      } catch (...) {
+        report_callback_error(*this, std::current_exception());
+      }
+    }
+    delete hooks;
+  }
+  if (continuations != nullptr) run_continuations(continuations);
+}
+
+// ---- Continuations ----
+namespace {
+
+// Continuations completing inside continuations run inline up to this depth per thread (a
+// few hundred bytes of stack per level); deeper ones wait in the thread's queue.
+constexpr int kMaxInlineDepth = 64;
+
+struct Trampoline {
+  int depth = 0;
+  Continuation* head = nullptr;  // deferred continuations, in the order to run them
+  Continuation* tail = nullptr;
+};
+thread_local Trampoline t_trampoline;
+
+}  // namespace
+
+bool StateBase::add_continuation(Continuation* continuation) noexcept {
+  SpinGuard guard(lock_);
+  if (!mark_hooked()) return false;
+  continuation->source_ = this;
+  continuation->next_ = continuations_;
+  continuations_ = continuation;
+  return true;
+}
+
+bool StateBase::remove_continuation(Continuation* continuation) noexcept {
+  SpinGuard guard(lock_);
+  for (Continuation** link = &continuations_; *link != nullptr; link = &(*link)->next_) {
+    if (*link == continuation) {
+      *link = continuation->next_;
+      return true;
+    }
+  }
+  return false;
+}
+
+void StateBase::run_continuations(Continuation* linked) noexcept {
+  Continuation* const last = linked;
+  Continuation* c = reversed(linked, [](Continuation* n) -> Continuation*& { return n->next_; });
+  Trampoline& trampoline = t_trampoline;
+  if (trampoline.depth >= kMaxInlineDepth) {
+    for (Continuation* d = c; d != nullptr; d = d->next_) retain();  // released once it has run
+    (trampoline.tail != nullptr ? trampoline.tail->next_ : trampoline.head) = c;
+    trampoline.tail = last;
+    return;
+  }
+  ++trampoline.depth;
+  while (c != nullptr) {
+    Continuation* next = c->next_;
+    c->on_done(*this);
+    c = next;
+  }
+  if (trampoline.depth == 1) {
+    while ((c = trampoline.head) != nullptr) {
+      trampoline.head = c->next_;
+      if (trampoline.head == nullptr) trampoline.tail = nullptr;
+      StateBase* source = c->source_;
+      c->on_done(*source);
+      source->release();
+    }
+  }
+  --trampoline.depth;
 }
 
 bool StateBase::mark_hooked() noexcept {

@@ -1,7 +1,9 @@
 // cfutures' ThreadPoolExecutor in the comparison (bench/compare): the shared future workloads
-// plus map, as_completed, wait(FIRST_COMPLETED) and the bounded (buffersize) map.
+// plus map, as_completed, wait(FIRST_COMPLETED), the bounded (buffersize) map and the compose
+// group (then, when_all, co_await).
 #include <cfutures/cfutures.hpp>
 
+#include "../common/compose.hpp"
 #include "cfutures_pool.hpp"
 
 namespace cf = concurrent::futures;
@@ -75,6 +77,66 @@ void wait_first(const Args& args, Report& report, bool timeout) {
   if (timeout) report.set("timeout_ms", static_cast<double>(timeout_us) / 1e3);
 }
 
+// The compose group (bench/common/compose.hpp): then chains, when_all over a fan-out, and the
+// co_await round trip beside the blocking result() one, measured in the same process.
+long long then_chain(cf::Future<int> f, long n) {
+  for (long i = 0; i < n; ++i) f = f.then([](int x) { return x + 1; });
+  return f.result();
+}
+
+void then_done(const Args& args, Report& report) {
+  report_chain(args, report, [](long n) {
+    cf::Future<int> start;
+    start.set_result(0);
+    return then_chain(start, n);
+  });
+}
+
+void then_pending(const Args& args, Report& report) {
+  report_chain(args, report, [](long n) {
+    cf::Future<int> start;
+    cf::Future<int> last = start;
+    for (long i = 0; i < n; ++i) last = last.then([](int x) { return x + 1; });
+    start.set_result(0);
+    return static_cast<long long>(last.result());
+  });
+}
+
+void when_all_calls(const Args& args, Report& report) {
+  Pool pool(args.workers());
+  warm_up(pool, args);
+  report_fan_out(args, report, [&](long n) {
+    std::vector<cf::Future<int>> calls;
+    calls.reserve(static_cast<std::size_t>(n));
+    for (long i = 0; i < n; ++i) calls.push_back(pool.executor.submit(ident, static_cast<int>(i)));
+    long long sum = 0;
+    const auto all = cf::when_all(calls);
+    for (const auto& f : all.result()) sum += f.result();
+    return sum;
+  });
+}
+
+cf::Future<long long> await_loop(cf::ThreadPoolExecutor& pool, long m) {
+  long long sum = 0;
+  for (long i = 0; i < m; ++i) sum += co_await pool.submit(ident, static_cast<int>(i));
+  co_return sum;
+}
+
+void await_round_trips(const Args& args, Report& report) {
+  Pool pool(args.workers());
+  warm_up(pool, args);
+  const double await_us = time_round_trips(args, [&](long m) { return await_loop(pool.executor, m).result(); });
+  const double result_us = time_round_trips(args, [&](long m) {
+    long long sum = 0;
+    for (long i = 0; i < m; ++i) sum += pool.executor.submit(ident, static_cast<int>(i)).result();
+    return sum;
+  });
+  report.set("m", static_cast<double>(args.num("m", 20000)))
+      .set("rtt_us", await_us)
+      .set("result_rtt_us", result_us)
+      .set("await_over_result", await_us / result_us);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,5 +147,9 @@ int main(int argc, char** argv) {
   registry["wait_first_done_last"] = [](const Args& a, Report& r) { wait_first(a, r, false); };
   registry["wait_first_timeout"] = [](const Args& a, Report& r) { wait_first(a, r, true); };
   registry["is_prime"] = is_prime_map<cf::ThreadPoolExecutor>;
+  registry["compose_then_done"] = then_done;
+  registry["compose_then_pending"] = then_pending;
+  registry["compose_when_all"] = when_all_calls;
+  registry["compose_await"] = await_round_trips;
   return run_main(argc, argv, "cfutures", registry);
 }

@@ -10,6 +10,8 @@
 //   }
 #pragma once
 
+#include "cfutures/compose.hpp"    // IWYU pragma: export
+#include "cfutures/coroutine.hpp"  // IWYU pragma: export
 #include "cfutures/errors.hpp"     // IWYU pragma: export
 #include "cfutures/executor.hpp"   // IWYU pragma: export
 #include "cfutures/future.hpp"     // IWYU pragma: export

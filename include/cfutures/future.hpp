@@ -147,6 +147,18 @@ class AnyFuture {
   template <class Fn>
   void add_done_callback(Fn&& fn) const;
 
+  // Composition: defined in detail/then.hpp; the contract is in cfutures/compose.hpp.
+  // Returns a Future<U> completed by `fn` once this future is done. `fn(cf::AnyFuture)` always
+  // runs and gets this future; `fn()` runs only if this future finished with a result (else
+  // the returned future fails with the same exception, or CancelledError if this one was
+  // cancelled). U is what fn returns; a returned Future<U> is followed, not nested.
+  template <class Fn>
+  auto then(Fn&& fn) const;
+  // As then(fn), but `fn` is submitted to `executor` (which must outlive this future's
+  // completion) once this future is done.
+  template <class E, class Fn>
+  auto then(E& executor, Fn&& fn) const;
+
   // Python's repr: "<Future at 0x... state=finished returned int>".
   std::string describe() const { return checked()->describe(); }
 
@@ -284,6 +296,32 @@ class Future {
         }));
   }
 
+  // Composition: defined in detail/then.hpp; the contract is in cfutures/compose.hpp.
+  // Returns a Future<U> that `fn` completes once this future is done, in the thread that
+  // completes this one (at once, in this thread, if it is already done):
+  //   - `fn(cf::Future<T>)` (the future form) always runs and gets this future;
+  //   - otherwise `fn(const T&)` (`fn()` for Future<void>) runs only if this future finished
+  //     with a result; if it failed, the returned future fails with the same exception, and
+  //     with CancelledError if it was cancelled.
+  // U is what fn returns (decayed); an exception thrown by fn fails the returned future; a
+  // returned Future<U> is followed (the result is a Future<U>, never a Future<Future<U>>).
+  // Cancelling the returned future before fn starts means fn never runs (this future is not
+  // cancelled). Costs one allocation; fn is destroyed before the returned future completes.
+  //
+  //   cf::Future<std::size_t> size = pool.submit(download, url).then([](const std::string& page) {
+  //     return page.size();
+  //   });
+  template <class Fn>
+  auto then(Fn&& fn) const;
+  // As then(fn), but once this future is done, `fn` is submitted to `executor` (its own
+  // submit(); the executor must outlive this future's completion) and runs there. If the
+  // submit throws (shut down, broken), the returned future fails with that exception; if the
+  // executor drops the task unrun, the returned future is cancelled (or fails with the
+  // executor's error, as its task future does). A process pool gets fn and the value:
+  // `pool.submit(fn, value)` (value form only), and the returned future follows that call.
+  template <class E, class Fn>
+  auto then(E& executor, Fn&& fn) const;
+
   // For executors: returns false if cancelled (the call must not run; waiters are told), or
   // true and marks the future RUNNING if pending. Throws InvalidStateError in any other state.
   bool set_running_or_notify_cancel() const { return checked()->set_running_or_notify_cancel(); }
@@ -371,3 +409,7 @@ struct std::hash<concurrent::futures::AnyFuture> {
     return std::hash<const void*>{}(f.ref_.get());
   }
 };
+
+// The definitions of Future<T>::then and AnyFuture::then.
+#include "cfutures/detail/then.hpp"  // IWYU pragma: export
+

@@ -64,6 +64,36 @@ constexpr bool is_cancelled_phase(std::uint32_t phase) noexcept {
 
 class StateBase;
 
+// Continuations (then, when_all, when_any, co_await).
+// A node that a composition links into the state it waits on, so that attaching it costs no
+// allocation beyond the composition's own object (a then's result state, an awaiter in a
+// coroutine frame). The state keeps the nodes in an intrusive list and runs them, in the order
+// added, after the waiters and the done-callbacks, in the thread that completed it.
+// Completions inside continuations nest at most a fixed depth per thread; deeper ones are
+// queued and run by the outermost one (a trampoline), so a chain of a million thens completing
+// at once neither recurses a million deep nor allocates.
+class Continuation {
+ public:
+  // Called once the state is done: by its completer (never with the state's lock held), or by
+  // the caller of add_continuation if that returned false.
+  virtual void on_done(StateBase& state) noexcept = 0;
+  // Called instead of on_done if the state is destroyed without ever completing (nothing holds
+  // it, so nobody can complete it any more).
+  virtual void on_abandoned() noexcept = 0;
+
+  Continuation(const Continuation&) = delete;
+  Continuation& operator=(const Continuation&) = delete;
+
+ protected:
+  Continuation() = default;
+  ~Continuation() = default;
+
+ private:
+  friend class StateBase;
+  Continuation* next_ = nullptr;
+  StateBase* source_ = nullptr;  // the state it is linked to (read when the trampoline defers it)
+};
+
 // Something that wait()/as_completed() registers on a future to hear of its completion.
 // on_done() is called once, with the future's lock held, so it must be short and must not
 // touch the future's callbacks; the lock is what lets a waiter unregister safely.
@@ -128,6 +158,14 @@ class StateBase {
   bool add_waiter(Waiter* waiter);
   void remove_waiter(Waiter* waiter) noexcept;
 
+  // --- continuations (see Continuation) ---
+  // Links `continuation` to run once done; returns false and links nothing if already done
+  // (the caller then runs it itself). Never allocates, never blocks beyond the spin lock.
+  bool add_continuation(Continuation* continuation) noexcept;
+  // Unlinks `continuation` if it is still linked (true); false if it has run, is running or
+  // is about to run (the completer has taken it).
+  bool remove_continuation(Continuation* continuation) noexcept;
+
   // "<Future at 0x... state=finished returned int>" (Python's repr).
   std::string describe() const;
 
@@ -135,6 +173,9 @@ class StateBase {
   virtual ~StateBase();
   // Completes a claimed state; the result (if any) is already written.
   void publish(std::uint32_t final_phase) noexcept;
+  // Completes a state that no other thread can have seen yet (no handle to it was
+  // given out): nobody sleeps on it or hooked it, so a release store does the exchange's work.
+  void publish_unshared(std::uint32_t final_phase) noexcept { word_.store(final_phase, std::memory_order_release); }
   // Demangled name of the result type, for describe().
   virtual std::string result_type_name() const = 0;
   // Throws InvalidStateError "<STATE>: <Future ...>" (Python's message); `operation` is unused
@@ -151,6 +192,9 @@ class StateBase {
   void run_hooks() noexcept;
   // Sets kHooks while not done; returns false (and sets nothing) if already done.
   bool mark_hooked() noexcept CF_REQUIRES(lock_);
+  // Runs the continuations taken from the list (most recent first), in the order
+  // added, through the per-thread trampoline.
+  void run_continuations(Continuation* linked) noexcept;
 
   std::atomic<std::uint32_t> refs_{1};
   mutable std::atomic<std::uint32_t> word_{kPending};
@@ -158,6 +202,8 @@ class StateBase {
   Hooks* hooks_ CF_GUARDED_BY(lock_) = nullptr;
   // The first waiter, inline: wait() and as_completed() then register without allocating.
   Waiter* waiter_ CF_GUARDED_BY(lock_) = nullptr;
+  // Linked continuations, most recent first.
+  Continuation* continuations_ CF_GUARDED_BY(lock_) = nullptr;
   // Written by the claiming thread before publish(kFailed); read after observing kFailed.
   std::exception_ptr error_;
 };
