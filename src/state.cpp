@@ -41,12 +41,28 @@ StateBase::~StateBase() {
 }
 
 bool StateBase::cancel() noexcept {
+  if (cancel_if_pending()) return true;
+  return phase() == kRunning && cancel_running();
+}
+
+bool StateBase::cancel_if_pending() noexcept {
   std::uint32_t word = word_.load(std::memory_order_acquire);
   for (;;) {
     const std::uint32_t phase = phase_of(word);
     if (is_cancelled_phase(phase)) return true;
     if (phase != kPending) return false;
     if (word_.compare_exchange_weak(word, kCancelled, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      on_transition_to_done(word);
+      return true;
+    }
+  }
+}
+
+bool StateBase::cancel_from_running() noexcept {
+  std::uint32_t word = word_.load(std::memory_order_acquire);
+  for (;;) {
+    if (phase_of(word) != kRunning) return is_cancelled_phase(phase_of(word));
+    if (word_.compare_exchange_weak(word, kCancelledNotified, std::memory_order_acq_rel, std::memory_order_acquire)) {
       on_transition_to_done(word);
       return true;
     }

@@ -7,6 +7,7 @@
 //   bits 0-2  phase      PENDING -> RUNNING -> COMPLETING -> FINISHED | FAILED
 //                        PENDING -> CANCELLED -> CANCELLED_NOTIFIED
 //                        PENDING -> COMPLETING (set_result on a pending future)
+//                        RUNNING -> CANCELLED (an executor that stopped the running call)
 //   bit 3     kSleepers  a thread is (about to be) blocked in futex_wait on the word
 //   bit 4     kHooks     callbacks or wait()/as_completed() waiters are registered
 //
@@ -14,7 +15,7 @@
 // the right to complete writes the result):
 //
 //   method \ phase          PENDING        RUNNING      CANCELLED          CANCELLED_NOTIFIED  done (FINISHED/FAILED)
-//   cancel()                ->CANCELLED    false        true               true                false
+//   cancel()                ->CANCELLED    see below    true               true                false
 //   set_running_or_notify   ->RUNNING,true throw        ->C_NOTIFIED,false throw               throw
 //   set_result/exception    ->COMPLETING   ->COMPLETING throw              throw               throw
 //
@@ -23,6 +24,12 @@
 // registered a callback or waiter, so the common submit/result path makes no syscall and
 // takes no lock. A cancelled future counts as done for wait()/as_completed() from the
 // moment cancel() returns (cancel() notifies waiters; CPython does not: gh-87893).
+//
+// cancel() of a RUNNING future asks the task that runs it (cancel_running(), which an
+// executor's task overrides): by default nothing happens and cancel() returns false, as in
+// CPython; a thread-pool call that takes a std::stop_token is asked to stop (still false: it
+// decides when to return); a process pool with cancel_running kills the call's worker and the
+// future goes RUNNING -> CANCELLED (true).
 #pragma once
 
 #include <atomic>
@@ -130,7 +137,12 @@ class StateBase {
   bool failed() const noexcept { return phase() == kFailed; }
 
   // --- transitions (see the table above) ---
+  // True if the future is cancelled now: it was PENDING or already cancelled, or it was
+  // RUNNING and its task stopped it (cancel_running).
   bool cancel() noexcept;
+  // cancel() without asking a running call to stop: true if the future was PENDING (and is
+  // CANCELLED now) or already cancelled.
+  bool cancel_if_pending() noexcept;
   bool set_running_or_notify_cancel();
   void set_exception(std::exception_ptr error);
 
@@ -173,6 +185,12 @@ class StateBase {
   virtual ~StateBase();
   // Completes a claimed state; the result (if any) is already written.
   void publish(std::uint32_t final_phase) noexcept;
+  // What cancel() does to a RUNNING future (see the table): an executor's task that can stop
+  // its running call overrides it. Returns whether the future is cancelled now (after
+  // cancel_from_running()). Called without any lock of the state held; must not block.
+  virtual bool cancel_running() noexcept { return false; }
+  // RUNNING -> CANCELLED, waiters and callbacks told; false if the call completed first.
+  bool cancel_from_running() noexcept;
   // Completes a state that no other thread can have seen yet (no handle to it was
   // given out): nobody sleeps on it or hooked it, so a release store does the exchange's work.
   void publish_unshared(std::uint32_t final_phase) noexcept { word_.store(final_phase, std::memory_order_release); }

@@ -81,11 +81,11 @@ class TaskNode {
   // The serialized call of an EncodedTask; null for a call that runs in this process.
   virtual EncodedCall* encoded() noexcept { return nullptr; }
 
-  // Gives the call up: its future becomes CANCELLED (waiters and callbacks told) unless it is
-  // already done. Returns false if it was done.
+  // Gives up a call that has not started: its future becomes CANCELLED (waiters and callbacks
+  // told) unless it is already running or done. Returns false if it was.
   bool cancel() noexcept {
     drop_callable();
-    if (!state_->cancel()) return false;  // finished by a direct set_result: nothing to cancel
+    if (!state_->cancel_if_pending()) return false;  // running, or finished by a direct set_result
     try {
       state_->set_running_or_notify_cancel();
     } catch (const InvalidStateError&) {  // already notified
