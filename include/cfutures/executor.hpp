@@ -160,6 +160,15 @@ class ShutdownGate {
   std::atomic<std::uint64_t> word_{0};
 };
 
+// T, as a type that depends on Later... (so that code naming it in a generic lambda is
+// instantiated only where the lambda is called).
+template <class T, class... Later>
+struct Dependent {
+  using type = T;
+};
+template <class T, class... Later>
+using dependent_t = typename Dependent<T, Later...>::type;
+
 // How a submit builds its task, chosen by the static type it was called through.
 enum class Crossing {
   kNever,     // a thread pool's own submit: the call runs in this process
@@ -390,7 +399,8 @@ Future<R> Executor::hand_over(detail::TaskNode* node, const CallOptions* options
 // Builds the task of a call of Fn with arguments A... as C and this executor's workers decide:
 // local() runs it in this process, encoded() serializes it for another, refused(why) stands for
 // a call that had to cross and cannot (its future fails with SerializationError). local and
-// encoded are generic lambdas, so that each is instantiated only where it may be called.
+// encoded are generic lambdas whose bodies depend on their own parameters, so that each is
+// instantiated only where it may be called (encoded() needs detail/remote/call.hpp).
 template <detail::Crossing C, class R, class Fn, class... A, class Local, class Encoded, class Refused>
 auto Executor::build(detail::remote::TypeList<A...>, Local&& local, Encoded&& encoded, Refused&& refused) {
   using Encoding = detail::remote::CallEncoding<Fn, A...>;
@@ -425,14 +435,14 @@ detail::TaskNode* Executor::make_task(F&& fn, A&&... args) {
   using Fn = std::decay_t<F>;
   static_assert(std::is_void_v<R> || std::is_move_constructible_v<R>,
                 "submit: the call's result type must be move-constructible");
-  auto local = [&](auto...) -> detail::TaskNode* {
-    using Call = detail::BoundCall<Fn, std::decay_t<A>...>;
+  auto local = [&](auto... later) -> detail::TaskNode* {
+    using Call = detail::dependent_t<detail::BoundCall<Fn, std::decay_t<A>...>, decltype(later)...>;
     return new detail::LocalTask<R, Call>(
         Call{std::forward<F>(fn), std::tuple<std::decay_t<A>...>(std::forward<A>(args)...)});
   };
-  auto encoded = [&](auto...) -> detail::TaskNode* {  // generic: instantiated only where called
-    return detail::remote::CallEncoding<Fn, std::decay_t<A>...>::make(static_cast<const Fn&>(fn),
-                                                                      std::forward<A>(args)...);
+  auto encoded = [&](auto... later) -> detail::TaskNode* {
+    using Encoding = detail::dependent_t<detail::remote::CallEncoding<Fn, std::decay_t<A>...>, decltype(later)...>;
+    return Encoding::make(static_cast<const Fn&>(fn), std::forward<A>(args)...);
   };
   auto refused = [](std::string why) -> detail::TaskNode* {
     auto* node = new detail::EncodedTask<R>;
