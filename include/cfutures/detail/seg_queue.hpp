@@ -1,6 +1,6 @@
 // An unbounded lock-free multi-producer multi-consumer FIFO of pointers.
 //
-// A port of crossbeam's SegQueue (crossbeam-queue, MIT/Apache-2.0): a linked list of blocks
+// A port of crossbeam's SegQueue (crossbeam-queue, MIT/Apache-2.0; see LICENSE): a linked list of blocks
 // of kBlockCap slots. Producers claim a slot with a CAS on the tail index, consumers with a
 // CAS on the head index; each slot's WRITE/READ/DESTROY bits decide who frees a block, so no
 // hazard pointers are needed. Items from one producer leave in the order they entered, and
