@@ -5,6 +5,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake g++ clang libclang-rt-14-dev   # compilers, sanitizers, libFuzzer
+  clang-format                                          # scripts/check-format.sh
   libgtest-dev libgmock-dev libbenchmark-dev            # tests and micro-benchmarks
   libcereal-dev                                         # process pool serialization
   libcpp-httplib-dev libcurl4-openssl-dev               # seed examples: local flag server + client
