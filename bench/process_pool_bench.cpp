@@ -1,4 +1,4 @@
-// The process pool's five numbers (issue 3), each next to Python's on the same machine:
+// The process pool's five numbers, each next to Python's on the same machine:
 //
 //   1. round trip (submit one no-op, wait for it): busy workers, and from idle
 //   2. N tiny submits, then every result: tasks/s
@@ -15,10 +15,6 @@
 // Each number is the median over the rounds (default 5), with min-max in brackets. Within a
 // round, the start is the median of 10 pool starts and the map the median of 3 maps (the
 // first map of a process also pays for growing the heap).
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cfutures/cfutures.hpp>
 #include <chrono>
@@ -30,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
+#include "common/bench.hpp"
 
 namespace cf = concurrent::futures;
 using Clock = std::chrono::steady_clock;
@@ -104,41 +100,11 @@ double map_throughput(cf::ProcessPoolExecutor& pool, int n, std::size_t chunksiz
   return n / t;
 }
 
-// Runs this program again with CFUTURES_EARLY_FORK_SERVER=0 and `args`; returns its stdout.
-std::string run_self_without_early_server(std::vector<std::string> args) {
-  std::vector<std::string> storage{"/proc/self/exe"};
-  storage.insert(storage.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : storage) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<char*> env;
-  for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
-  std::string off = "CFUTURES_EARLY_FORK_SERVER=0";
-  env.push_back(off.data());
-  env.push_back(nullptr);
-  int out[2];
-  if (pipe(out) != 0) std::abort();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  posix_spawn_file_actions_addclose(&actions, out[0]);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), env.data()) != 0) std::abort();
-  posix_spawn_file_actions_destroy(&actions);
-  close(out[1]);
-  std::string text;
-  char buffer[256];
-  for (ssize_t n; (n = read(out[0], buffer, sizeof buffer)) > 0;) text.append(buffer, static_cast<std::size_t>(n));
-  close(out[0]);
-  waitpid(pid, nullptr, 0);
-  return text;
-}
-
 // Median of `pools` pool starts (construction, first submit, its result), on the early fork
 // server or (own_server) each pool with a fork server of its own.
 double start_to_first_result_ms(int pools, bool own_server) {
   if (own_server) {
-    return std::stod(run_self_without_early_server({"--start-ms", std::to_string(pools)}));
+    return std::stod(bench::run_self({"--start-ms", std::to_string(pools)}, true));
   }
   std::vector<double> samples;
   for (int i = 0; i < pools; ++i) {
@@ -155,17 +121,8 @@ double start_to_first_result_ms(int pools, bool own_server) {
 // (CFUTURES_EARLY_FORK_SERVER=0), over `runs` alternated pairs.
 double early_server_cost_ms(int runs) {
   auto run_ms = [](bool early) {
-    std::vector<char*> env;
-    for (char** e = environ; *e != nullptr; ++e) env.push_back(*e);
-    std::string off = "CFUTURES_EARLY_FORK_SERVER=0";
-    if (!early) env.push_back(off.data());
-    env.push_back(nullptr);
-    std::string self = "/proc/self/exe", flag = "--exit";
-    char* argv[] = {self.data(), flag.data(), nullptr};
     const auto start = Clock::now();
-    pid_t pid = -1;
-    if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, env.data()) != 0) std::abort();
-    waitpid(pid, nullptr, 0);
+    bench::run_self({"--exit"}, !early);
     return seconds_since(start) * 1e3;
   };
   std::vector<double> with, without;

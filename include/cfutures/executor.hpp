@@ -491,8 +491,10 @@ std::pair<detail::TaskNode*, std::uint32_t> Executor::make_chunk(const Fn& fn, I
     return {node, size};
   };
   return build<C, R, Fn>(
-      detail::remote::list_of_t<Args>{}, [&](auto...) { return local(static_cast<Args*>(nullptr)); },
-      [&](auto...) { return encoded(static_cast<Args*>(nullptr)); }, refused);
+      detail::remote::list_of_t<Args>{},
+      [&](auto... later) { return local(static_cast<detail::dependent_t<Args, decltype(later)...>*>(nullptr)); },
+      [&](auto... later) { return encoded(static_cast<detail::dependent_t<Args, decltype(later)...>*>(nullptr)); },
+      refused);
 }
 
 template <detail::Crossing C, class Fn, class Slot, class Its, class Ends>
