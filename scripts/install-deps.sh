@@ -12,6 +12,9 @@ packages=(
   libboost-dev libboost-thread-dev libtbb-dev          # peers in bench/compare (Asio, Boost.Thread futures, TBB)
   python3 python3-matplotlib                            # bench/compare and its plots
   strace valgrind                                       # bench/costs.sh
+  openmpi-bin libopenmpi-dev python3-mpi4py             # cfutures::mpi, its tests, the mpi4py peer
+  mpich libmpich-dev                                    # the check that cfutures::mpi builds with MPICH
+  iproute2                                              # the two-host MPI test (network namespaces)
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -24,3 +27,18 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# With both MPI implementations installed, Debian's alternatives pick the default mpicc, mpicxx,
+# mpiexec and <mpi.h> by priority (OpenMPI 50, MPICH 40). A manual selection of MPICH would make
+# CMake find MPICH's compiler wrappers and mpiexec: put every MPI alternative back to OpenMPI.
+for alternative in mpi mpirun mpi-x86_64-linux-gnu; do  # (the libraries and .pc files are their slaves)
+  current=$(update-alternatives --query "$alternative" 2>/dev/null | sed -n 's/^Value: //p')
+  case "$current" in
+    "" | *openmpi*) ;;
+    *)
+      choice=$(update-alternatives --list "$alternative" | grep -m1 openmpi)
+      echo "update-alternatives: $alternative -> $choice (was $current)"
+      sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+      "${sudo_cmd[@]}" update-alternatives --set "$alternative" "$choice"
+      ;;
+  esac
+done

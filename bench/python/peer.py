@@ -113,18 +113,24 @@ def map_items(args, report):
 
 def round_trip(args, report, cold):
     m = args.m or (300 if cold else 20000)
-    lat = []
     with make_pool(args) as pool:
         warm_up(pool, args)
-        for i in range(m):
-            if cold:
-                time.sleep(args.idle_us / 1e6)
-            t0 = now()
-            pool.submit(ident, i).result()
-            lat.append((now() - t0) / 1e3)
+        report.update(m=m, **time_round_trips(pool, m, args.idle_us / 1e6 if cold else 0.0))
+
+
+def time_round_trips(pool, m, pause_s=0.0):
+    """Times m `pool.submit(ident, i).result()` round trips (each after `pause_s` idle): the
+    report's rtt_* fields, in µs. Shared with mpi4py_peer.py."""
+    lat = []
+    for i in range(m):
+        if pause_s:
+            time.sleep(pause_s)
+        t0 = now()
+        pool.submit(ident, i).result()
+        lat.append((now() - t0) / 1e3)
     lat.sort()
-    report.update(m=m, rtt_median_us=percentile(lat, 0.5), rtt_p99_us=percentile(lat, 0.99),
-                  rtt_mean_us=statistics.fmean(lat), rtt_min_us=lat[0])
+    return dict(rtt_median_us=percentile(lat, 0.5), rtt_p99_us=percentile(lat, 0.99),
+                rtt_mean_us=statistics.fmean(lat), rtt_min_us=lat[0])
 
 
 def as_completed_items(args, report):

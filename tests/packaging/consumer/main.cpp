@@ -1,5 +1,4 @@
 #include <cfutures/cfutures.hpp>
-
 #include <string>
 #include <vector>
 
@@ -15,6 +14,7 @@ int main() {
   cf::ProcessPoolExecutor processes(2);
   int process_sum = 0;
   for (int x : processes.map(square, std::vector<int>{1, 2, 3})) process_sum += x;
-  const std::string echoed = processes.submit([](const std::string& s) { return s + "!"; }, std::string("cereal")).result();
+  const std::string echoed =
+      processes.submit([](const std::string& s) { return s + "!"; }, std::string("cereal")).result();
   return sum == 14 && process_sum == 14 && echoed == "cereal!" && pool.submit([] { return 42; }).result() == 42 ? 0 : 1;
 }
