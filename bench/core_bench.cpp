@@ -15,7 +15,6 @@
 #include <benchmark/benchmark.h>
 
 #include <cfutures/cfutures.hpp>
-
 #include <chrono>
 #include <thread>
 #include <vector>

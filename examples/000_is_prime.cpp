@@ -1,23 +1,17 @@
 // Seed 000 (and 003): the ProcessPoolExecutor example of the Python docs, is_prime over six
 // large numbers with map. --sequential runs the same calls one after the other in this
 // process (Python's built-in map), to compare the times.
+#include <cfutures/process_pool.hpp>
 #include <cmath>
 #include <vector>
-
-#include <cfutures/process_pool.hpp>
 
 #include "common/seed.hpp"
 
 namespace cf = concurrent::futures;
 using seed::print;
 
-const std::vector<long long> PRIMES = {
-    112272535095293,
-    112582705942171,
-    112272535095293,
-    115280095190773,
-    115797848077099,
-    1099726899285419};
+const std::vector<long long> PRIMES = {112272535095293, 112582705942171, 112272535095293,
+                                       115280095190773, 115797848077099, 1099726899285419};
 
 bool is_prime(long long n) {
   if (n % 2 == 0) return false;

@@ -23,9 +23,7 @@ int main(int argc, char** argv) {
   seed::WebServer web(seed::scaled(seed::SLOW_SERVER_DELAY));
   seed::ClosedPort nowhere;
   const std::vector<std::string> URLS = {
-      web.url() + "/www.foxnews.com/",
-      web.url() + "/www.cnn.com/",
-      web.url() + "/europe.wsj.com/",
+      web.url() + "/www.foxnews.com/", web.url() + "/www.cnn.com/", web.url() + "/europe.wsj.com/",
       web.url() + "/www.bbc.co.uk/",
       "http://127.0.0.1:" + std::to_string(nowhere.port()) + "/some-made-up-domain.com/"};
 

@@ -1,8 +1,7 @@
 // Seed 000 (and 003), "ProcessPoolExecutor": the same with a pool of processes. The message
 // crosses to the worker process by value (serialized, as the std::string the function takes).
-#include <string>
-
 #include <cfutures/process_pool.hpp>
+#include <string>
 
 #include "common/return_after_5_secs.hpp"
 #include "common/seed.hpp"

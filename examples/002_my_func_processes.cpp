@@ -2,10 +2,9 @@
 // my_func on a pool of 3 processes. Python's integers are exact, so value ** 5 ** 4 ** 3 is an
 // exact integer there and value / 100000 its correctly rounded quotient; Boost.Multiprecision's
 // cpp_int and cpp_rational compute the same, so the twin prints Python's floats exactly.
-#include <cmath>
-
 #include <boost/multiprecision/cpp_int.hpp>
 #include <cfutures/process_pool.hpp>
+#include <cmath>
 
 #include "common/executer_tour.hpp"
 #include "common/seed.hpp"

@@ -12,8 +12,7 @@ namespace concurrent::futures::detail {
 namespace {
 
 // The futex syscall on the 32-bit word of a std::atomic<uint32_t> (lock-free, same layout).
-long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t value,
-           const timespec* timeout) noexcept {
+long futex(const std::atomic<std::uint32_t>& word, int op, std::uint32_t value, const timespec* timeout) noexcept {
   static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
   auto* address = const_cast<std::uint32_t*>(reinterpret_cast<const std::uint32_t*>(&word));
   return syscall(SYS_futex, address, op | FUTEX_PRIVATE_FLAG, value, timeout, nullptr, 0);
@@ -40,9 +39,7 @@ void futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept {
   futex(word, FUTEX_WAKE, static_cast<std::uint32_t>(count), nullptr);
 }
 
-void futex_wake_all(const std::atomic<std::uint32_t>& word) noexcept {
-  futex(word, FUTEX_WAKE, INT_MAX, nullptr);
-}
+void futex_wake_all(const std::atomic<std::uint32_t>& word) noexcept { futex(word, FUTEX_WAKE, INT_MAX, nullptr); }
 
 void yield_now() noexcept { sched_yield(); }
 

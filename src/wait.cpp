@@ -106,8 +106,8 @@ CompletionQueue::~CompletionQueue() {
 }
 
 std::size_t CompletionQueue::position_of(const StateBase* state) const noexcept {
-  const auto it = std::lower_bound(by_address_.begin(), by_address_.end(),
-                                   std::pair<const StateBase*, std::size_t>(state, 0));
+  const auto it =
+      std::lower_bound(by_address_.begin(), by_address_.end(), std::pair<const StateBase*, std::size_t>(state, 0));
   return it->second;
 }
 

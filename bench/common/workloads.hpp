@@ -67,7 +67,8 @@ void warm_up(Pool& pool, const Args& args) {
 }
 
 // (1) and (8): submit N tiny tasks, keep the futures, then get every result. The clock covers
-// submit, get and releasing the futures; the submit phase is reported too. (3, peers) map: the same over an input vector.
+// submit, get and releasing the futures; the submit phase is reported too. (3, peers) map: the same over an input
+// vector.
 template <class Pool>
 void submit_all_then_get(const Args& args, Report& report, long default_n) {
   const long n = args.num("n", default_n);
@@ -205,7 +206,7 @@ void add_future_workloads(Registry& r) {
   r["rtt_cold"] = [](const Args& a, Report& rep) { round_trip<Pool>(a, rep, true); };
   r["memory_pending"] = [](const Args& a, Report& rep) { memory_pending<Pool>(a, rep); };
   r["is_prime"] = [](const Args& a, Report& rep) { is_prime_tasks<Pool>(a, rep); };
-  if constexpr (requires(Pool& p) { p.post([] {}); }) {
+  if constexpr (requires(Pool & p) { p.post([] {}); }) {
     r["as_completed"] = [](const Args& a, Report& rep) { completion_queue<Pool>(a, rep); };
   }
 }

@@ -1,13 +1,13 @@
 #include "search.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 #include <utility>
-
-#include <unistd.h>
 
 namespace seed {
 

@@ -4,11 +4,10 @@
 // --executor=thread|process.
 #pragma once
 
+#include <cfutures/cfutures.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>
-
-#include <cfutures/cfutures.hpp>
 #ifdef CFUTURES_EXAMPLES_PROCESS_POOL
 #include <cfutures/process_pool.hpp>
 #endif

@@ -1,5 +1,7 @@
 #include "seed.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -7,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <cxxabi.h>
 #include <map>
 #include <memory>
 #include <random>
@@ -19,16 +20,16 @@ namespace {
 
 std::map<std::string, std::string, std::less<>> options;
 
-[[noreturn]] void usage(const char* program, std::string_view bad,
-                        std::initializer_list<std::string_view> extra) {
+[[noreturn]] void usage(const char* program, std::string_view bad, std::initializer_list<std::string_view> extra) {
   std::fprintf(stderr, "%s: unknown option '%.*s'\nusage: %s [--fast] [--scale=FACTOR]", program,
                static_cast<int>(bad.size()), bad.data(), program);
   for (auto name : extra) std::fprintf(stderr, " [%.*s]", static_cast<int>(name.size()), name.data());
-  std::fputs("\n"
-             "  --fast              scale every sleep and delay by 0.01 (also CFUTURES_EXAMPLES_FAST=1)\n"
-             "  --scale=FACTOR      scale every sleep and delay by FACTOR (also CFUTURES_EXAMPLES_SCALE)\n"
-             "  --executor=KIND     thread (default) or process, where the program takes either\n",
-             stderr);
+  std::fputs(
+      "\n"
+      "  --fast              scale every sleep and delay by 0.01 (also CFUTURES_EXAMPLES_FAST=1)\n"
+      "  --scale=FACTOR      scale every sleep and delay by FACTOR (also CFUTURES_EXAMPLES_SCALE)\n"
+      "  --executor=KIND     thread (default) or process, where the program takes either\n",
+      stderr);
   std::exit(2);
 }
 
@@ -66,15 +67,12 @@ double time_scale() {
 }
 
 std::chrono::nanoseconds scaled(double seconds) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>(seconds * time_scale()));
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds * time_scale()));
 }
 
 void sleep(double seconds) { std::this_thread::sleep_for(scaled(seconds)); }
 
-double time() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double time() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string strftime(const char* format) {
   const std::time_t now = std::time(nullptr);
@@ -168,8 +166,7 @@ std::string repr_string(std::string_view text) {
 
 std::string type_name(const std::type_info& type) {
   int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
-                                              std::free);
+  std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status), std::free);
   return status == 0 && name ? std::string(name.get()) : std::string(type.name());
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cfutures/cfutures.hpp>
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>
@@ -27,8 +28,6 @@
 #include <typeinfo>
 #include <utility>
 #include <vector>
-
-#include <cfutures/cfutures.hpp>
 
 namespace seed {
 
@@ -96,7 +95,10 @@ std::string repr(const T& value) {
                                           : "ALL_COMPLETED";
   } else if constexpr (requires { value.describe(); }) {  // a future
     return value.describe();
-  } else if constexpr (requires { value.done; value.not_done; }) {  // cf::wait's result
+  } else if constexpr (requires {
+                         value.done;
+                         value.not_done;
+                       }) {  // cf::wait's result
     auto set = [](const auto& futures) {
       if (futures.empty()) return std::string("set()");
       std::string out = "{";
@@ -104,7 +106,10 @@ std::string repr(const T& value) {
       return out + "}";
     };
     return "DoneAndNotDoneFutures(done=" + set(value.done) + ", not_done=" + set(value.not_done) + ")";
-  } else if constexpr (requires { std::begin(value); value.size(); }) {  // a list
+  } else if constexpr (requires {
+                         std::begin(value);
+                         value.size();
+                       }) {  // a list
     std::string out = "[";
     for (const auto& item : value) out += (out.size() > 1 ? ", " : "") + repr(item);
     return out + "]";

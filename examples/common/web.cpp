@@ -1,17 +1,17 @@
 #include "web.hpp"
 
-#include <array>
-#include <cstdint>
-#include <functional>
-#include <mutex>
-#include <thread>
-
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
 
 namespace seed {
 
@@ -39,7 +39,7 @@ std::string http_get(const std::string& url, std::chrono::duration<double> timeo
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS,
                    static_cast<long>(std::chrono::duration<double, std::milli>(timeout).count()));
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);                      // threads
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);                        // threads
   curl_easy_setopt(curl.get(), CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");  // local server
   if (const CURLcode code = curl_easy_perform(curl.get()); code != CURLE_OK) {
     throw URLError(*error != '\0' ? error : curl_easy_strerror(code));

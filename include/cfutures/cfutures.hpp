@@ -10,13 +10,13 @@
 //   }
 #pragma once
 
-#include "cfutures/compose.hpp"    // IWYU pragma: export
-#include "cfutures/coroutine.hpp"  // IWYU pragma: export
-#include "cfutures/errors.hpp"     // IWYU pragma: export
-#include "cfutures/executor.hpp"   // IWYU pragma: export
-#include "cfutures/future.hpp"     // IWYU pragma: export
-#include "cfutures/process_pool.hpp"  // IWYU pragma: export
-#include "cfutures/progress.hpp"      // IWYU pragma: export
+#include "cfutures/compose.hpp"        // IWYU pragma: export
+#include "cfutures/coroutine.hpp"      // IWYU pragma: export
+#include "cfutures/errors.hpp"         // IWYU pragma: export
+#include "cfutures/executor.hpp"       // IWYU pragma: export
+#include "cfutures/future.hpp"         // IWYU pragma: export
+#include "cfutures/process_pool.hpp"   // IWYU pragma: export
+#include "cfutures/progress.hpp"       // IWYU pragma: export
 #include "cfutures/serialization.hpp"  // IWYU pragma: export
-#include "cfutures/thread_pool.hpp"  // IWYU pragma: export
-#include "cfutures/wait.hpp"       // IWYU pragma: export
+#include "cfutures/thread_pool.hpp"    // IWYU pragma: export
+#include "cfutures/wait.hpp"           // IWYU pragma: export

@@ -89,9 +89,7 @@ struct HandleAccess {
   static AnyFuture adopt_any(StateBase* state) noexcept;
 };
 
-[[noreturn]] inline void throw_empty_handle() {
-  throw std::logic_error("cf::Future: empty handle (moved from)");
-}
+[[noreturn]] inline void throw_empty_handle() { throw std::logic_error("cf::Future: empty handle (moved from)"); }
 
 // Throws TimeoutError "<operation> timed out after 2.5 s waiting for <Future at 0x... state=running>".
 [[noreturn]] void throw_timeout(const char* operation, std::chrono::duration<double> timeout, const StateBase& state);
@@ -162,12 +160,8 @@ class AnyFuture {
   // Python's repr: "<Future at 0x... state=finished returned int>".
   std::string describe() const { return checked()->describe(); }
 
-  friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept {
-    return a.ref_.get() == b.ref_.get();
-  }
-  friend std::ostream& operator<<(std::ostream& out, const AnyFuture& f) {
-    return out << f.describe();
-  }
+  friend bool operator==(const AnyFuture& a, const AnyFuture& b) noexcept { return a.ref_.get() == b.ref_.get(); }
+  friend std::ostream& operator<<(std::ostream& out, const AnyFuture& f) { return out << f.describe(); }
 
  private:
   friend struct detail::HandleAccess;
@@ -412,4 +406,3 @@ struct std::hash<concurrent::futures::AnyFuture> {
 
 // The definitions of Future<T>::then and AnyFuture::then.
 #include "cfutures/detail/then.hpp"  // IWYU pragma: export
-

@@ -192,7 +192,7 @@ class CompletionQueue final : public Waiter {
   std::vector<char> returned_;    // by position: next() returned it (reader only)
   SpinLock lock_;
   std::vector<std::size_t> arrived_ CF_GUARDED_BY(lock_);
-  std::size_t next_arrived_ = 0;  // consumed prefix of arrived_ (touched by the reader only)
+  std::size_t next_arrived_ = 0;          // consumed prefix of arrived_ (touched by the reader only)
   std::atomic<std::uint32_t> signal_{0};  // futex word: bumped on every arrival
   std::atomic<bool> sleeping_{false};     // the reader is (about to be) in futex_wait
 };

@@ -75,8 +75,7 @@ TEST(AsCompletedOrder, YieldsWhileOthersStillRun) {  // lazy: each future as soo
 
 TEST(AsCompletedOrder, DuplicateFuturesYieldedOnce) {  // CPython #44 test_duplicate_futures
   auto f = make_future(FState::Finished);
-  EXPECT_EQ(drain(cf::as_completed(Futures{f, f, f})),
-            (Futures{f}));
+  EXPECT_EQ(drain(cf::as_completed(Futures{f, f, f})), (Futures{f}));
   cf::Future<int> pending;
   auto ac = cf::as_completed(Futures{pending, f, pending, pending});
   pending.set_result(1);

@@ -23,8 +23,10 @@ TEST(AsCompletedReferences, FreeReferenceYieldedFuture) {  // CPython #45
   auto token = std::make_shared<int>(0);
   cftest::Gate gate;
   // The only handles are inside as_completed: the input vector is a temporary.
-  auto ac = cf::as_completed(TokenFutures{pool.submit([token] { return token; }),
-                                          pool.submit([w = gate.waiter()] { w(); return Token(); })});
+  auto ac = cf::as_completed(TokenFutures{pool.submit([token] { return token; }), pool.submit([w = gate.waiter()] {
+                                            w();
+                                            return Token();
+                                          })});
   auto it = ac.begin();
   {
     cf::Future<Token> yielded = *it;

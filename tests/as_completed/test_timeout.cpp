@@ -23,7 +23,10 @@ TEST(AsCompletedTimeout, FutureTimesOut) {  // CPython #43 test_future_times_out
     auto success = make_future(FState::Finished);
     auto failed = make_future(FState::Failed);
     auto cn = make_future(FState::CancelledNotified);
-    auto task = pool.submit([w = gate.waiter()] { w(); return 1; });
+    auto task = pool.submit([w = gate.waiter()] {
+      w();
+      return 1;
+    });
     Futures yielded;
     const auto took = cftest::elapsed([&] {
       try {
@@ -97,7 +100,10 @@ TEST(AsCompletedTimeout, AlreadyCompletedFuturesAreYieldedEvenAfterTheDeadline) 
 TEST(AsCompletedTimeout, NothingIsCancelledOnTimeout) {  // CPython §3.4 #48
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
-  auto running = pool.submit([w = gate.waiter()] { w(); return 1; });
+  auto running = pool.submit([w = gate.waiter()] {
+    w();
+    return 1;
+  });
   auto queued = pool.submit([] { return 2; });
   EXPECT_THROW(drain(cf::as_completed(Futures{running, queued}, 20ms)), cf::TimeoutError);
   EXPECT_FALSE(running.cancelled());

@@ -54,7 +54,10 @@ TEST(CustomExecutor, TaskDestroyedUnrunCancelsItsFuture) {  // executor.hpp: "a 
   ManualExecutor ex;
   auto token = std::make_shared<int>(0);
   cftest::Counter calls;
-  auto f = ex.submit([token, &calls] { calls.add(); return *token; });
+  auto f = ex.submit([token, &calls] {
+    calls.add();
+    return *token;
+  });
   bool callback_saw_cancel = false;
   f.add_done_callback([&](cf::Future<int> g) { callback_saw_cancel = g.cancelled(); });
   EXPECT_EQ(token.use_count(), 2);
@@ -105,7 +108,10 @@ TEST(CustomExecutor, TaskCancelAndFutureAndSingleRun) {
   };
   Inspecting ex;
   cftest::Counter calls;
-  auto ran = ex.submit([&calls] { calls.add(); return 5; });
+  auto ran = ex.submit([&calls] {
+    calls.add();
+    return 5;
+  });
   EXPECT_EQ(ran.result(), 5);
   EXPECT_EQ(calls.value(), 1) << "run() twice runs the call once";
   ASSERT_TRUE(ex.seen.has_value());
@@ -114,7 +120,10 @@ TEST(CustomExecutor, TaskCancelAndFutureAndSingleRun) {
   EXPECT_TRUE(ex.future_after_run_threw);
 
   ex.cancel_next = true;
-  auto cancelled = ex.submit([&calls] { calls.add(); return 6; });
+  auto cancelled = ex.submit([&calls] {
+    calls.add();
+    return 6;
+  });
   EXPECT_TRUE(cancelled.cancelled());
   EXPECT_EQ(calls.value(), 1);
 }
@@ -123,8 +132,14 @@ TEST(CustomExecutor, RunSkipsACallWhoseFutureWasCancelledOrCompleted) {  // spec
   ManualExecutor ex;
   cftest::Counter calls;
   auto token = std::make_shared<int>(0);
-  auto cancelled = ex.submit([&calls, token] { calls.add(); return 1; });
-  auto completed = ex.submit([&calls, token] { calls.add(); return 2; });
+  auto cancelled = ex.submit([&calls, token] {
+    calls.add();
+    return 1;
+  });
+  auto completed = ex.submit([&calls, token] {
+    calls.add();
+    return 2;
+  });
   EXPECT_TRUE(cancelled.cancel());
   completed.set_result(20);  // an implementer may complete a pending future directly
   ex.run_all();

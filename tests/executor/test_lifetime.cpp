@@ -55,7 +55,8 @@ TEST(ExecutorLifetime, LazyMapOnACustomExecutorDestroyedEndsQuietly) {
   std::optional<cf::MapRange<int>> results;
   {
     InlineExecutor inline_executor;
-    results.emplace(inline_executor.map([](int x) { return x + 1; }, CountingRange(pulls), cf::MapOptions{.buffersize = 3}));
+    results.emplace(
+        inline_executor.map([](int x) { return x + 1; }, CountingRange(pulls), cf::MapOptions{.buffersize = 3}));
   }
   EXPECT_EQ(collect(*results), (std::vector<int>{1, 2, 3}));
 }
@@ -92,7 +93,12 @@ TEST(ExecutorLifetime, FailedEagerMapCancelsWhatItSubmitted) {  // spec §1.6.3:
   ManualExecutor manual;
   cftest::Counter calls;
   manual.refuse_after(2);  // schedule() refuses the third call
-  EXPECT_THROW((void)manual.map([&calls](int x) { calls.add(); return x; }, std::vector<int>{1, 2, 3}),
+  EXPECT_THROW((void)manual.map(
+                   [&calls](int x) {
+                     calls.add();
+                     return x;
+                   },
+                   std::vector<int>{1, 2, 3}),
                std::runtime_error);
   EXPECT_EQ(manual.queued(), 2u);
   manual.run_all();

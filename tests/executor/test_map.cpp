@@ -38,7 +38,8 @@ TEST(ExecutorMap, Map) {  // CPython #51 test_map: map(pow, r, r) with chunksize
   std::vector<int> expected;
   for (int x : r) expected.push_back(power(x, x));
   EXPECT_EQ(collect(pool.map(power, r, r)), expected);
-  EXPECT_EQ(collect(pool.map(power, r, r, cf::MapOptions{.chunksize = 3})), expected) << "the thread pool ignores chunksize";
+  EXPECT_EQ(collect(pool.map(power, r, r, cf::MapOptions{.chunksize = 3})), expected)
+      << "the thread pool ignores chunksize";
 }
 
 TEST(ExecutorMap, ResultsComeInInputOrderWhateverTheCompletionOrder) {
@@ -190,7 +191,12 @@ TEST(ExecutorMap, PerPositionLoopEndsAfterAMapTimeout) {  // CPython #53: next()
 TEST(ExecutorMap, MapTimeoutCountsFromTheCall) {  // spec §1.6.2 [verified: sleep 1.5 after map(timeout=1)]
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
-  auto results = pool.map([w = gate.waiter()](int) { w(); return 0; }, std::vector<int>{0}, cf::MapOptions{.timeout = 2s});
+  auto results = pool.map(
+      [w = gate.waiter()](int) {
+        w();
+        return 0;
+      },
+      std::vector<int>{0}, cf::MapOptions{.timeout = 2s});
   EXPECT_THROW(cf::Future<int>().result(2100ms), cf::TimeoutError);  // let the whole timeout pass
   auto it = results.begin();
   const auto took = cftest::elapsed([&] { EXPECT_THROW((void)*it, cf::TimeoutError); });
@@ -203,7 +209,12 @@ TEST(ExecutorMap, MapTimeoutCancelsTheCurrentAndEveryNotStartedCall) {  // CPyth
     cf::ThreadPoolExecutor pool(1);
     cftest::Gate gate;
     cftest::occupy_workers(pool, gate);  // the only worker is busy
-    auto results = pool.map([&calls](int i) { calls.add(); return i; }, std::vector<int>{1, 2}, cf::MapOptions{.timeout = 0s});
+    auto results = pool.map(
+        [&calls](int i) {
+          calls.add();
+          return i;
+        },
+        std::vector<int>{1, 2}, cf::MapOptions{.timeout = 0s});
     auto it = results.begin();
     EXPECT_THROW((void)*it, cf::TimeoutError);
     EXPECT_TRUE(it == results.end());
@@ -245,7 +256,14 @@ TEST(ExecutorMap, DestroyingANeverAdvancedRangeCancelsNotStartedCalls) {  // dec
     cf::ThreadPoolExecutor pool(1);
     cftest::Gate gate;
     cftest::occupy_workers(pool, gate);
-    { auto results = pool.map([&calls](int i) { calls.add(); return i; }, std::vector<int>{1, 2, 3}); }
+    {
+      auto results = pool.map(
+          [&calls](int i) {
+            calls.add();
+            return i;
+          },
+          std::vector<int>{1, 2, 3});
+    }
     gate.open();
   }
   EXPECT_EQ(calls.value(), 0);
@@ -278,7 +296,10 @@ TEST(ExecutorMap, FreeReference) {  // CPython #68 test_free_reference: yielded 
 TEST(ExecutorMap, InvalidOptionsThrowAtTheCall) {  // CPython #57 (buffersize), #101 (chunksize); API.md
   cf::ThreadPoolExecutor pool(1);
   cftest::Counter calls;
-  auto fn = [&calls](int i) { calls.add(); return i; };
+  auto fn = [&calls](int i) {
+    calls.add();
+    return i;
+  };
   try {
     (void)pool.map(fn, std::vector<int>{1}, cf::MapOptions{.chunksize = 0});
     FAIL() << "chunksize 0 accepted";

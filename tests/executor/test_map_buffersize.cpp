@@ -57,7 +57,8 @@ TEST(ExecutorMapBuffersize, OnMultipleInfiniteIterables) {  // CPython #61: two 
   cf::ThreadPoolExecutor pool(2);
   cftest::Counter pulls_a;
   cftest::Counter pulls_b;
-  auto results = pool.map(std::plus<>{}, CountingRange(pulls_a), CountingRange(pulls_b), cf::MapOptions{.buffersize = 2});
+  auto results =
+      pool.map(std::plus<>{}, CountingRange(pulls_a), CountingRange(pulls_b), cf::MapOptions{.buffersize = 2});
   auto it = results.begin();
   for (int expected : {0, 2, 4}) {
     EXPECT_EQ(*it, expected);
@@ -87,7 +88,8 @@ TEST(ExecutorMapBuffersize, WhenBufferIsFull) {  // CPython #64: only bs items a
   EXPECT_EQ(pulls.value(), 2) << "Python: next(ints) == 2 afterwards";
 }
 
-TEST(ExecutorMapBuffersize, InFlightBetweenReadsAndWhileAReadWaits) {  // API.md: "buffersize calls ... at most one more"
+TEST(ExecutorMapBuffersize,
+     InFlightBetweenReadsAndWhileAReadWaits) {  // API.md: "buffersize calls ... at most one more"
   cf::ThreadPoolExecutor pool(4);
   cftest::Counter pulls;
   cftest::Gate gate;
@@ -144,8 +146,12 @@ TEST(ExecutorMapBuffersize, ExceptionContinuesAndTimeoutEnds) {  // decision 2 w
 
   cftest::Gate gate;
   cftest::Counter pulls;
-  auto timed = pool.map([w = gate.waiter()](int) { w(); return 0; }, CountingRange(pulls),
-                        cf::MapOptions{.timeout = 20ms, .buffersize = 2});
+  auto timed = pool.map(
+      [w = gate.waiter()](int) {
+        w();
+        return 0;
+      },
+      CountingRange(pulls), cf::MapOptions{.timeout = 20ms, .buffersize = 2});
   auto t = timed.begin();
   EXPECT_THROW((void)*t, cf::TimeoutError);
   EXPECT_TRUE(t == timed.end()) << "a map timeout ends even an endless range";
@@ -161,7 +167,14 @@ TEST(ExecutorMapBuffersize, DestroyingTheRangeCancelsBufferedCalls) {  // decisi
     cftest::Gate gate;
     cftest::occupy_workers(pool, gate);
     cftest::Counter pulls;
-    { auto results = pool.map([&calls](int i) { calls.add(); return i; }, CountingRange(pulls), cf::MapOptions{.buffersize = 4}); }
+    {
+      auto results = pool.map(
+          [&calls](int i) {
+            calls.add();
+            return i;
+          },
+          CountingRange(pulls), cf::MapOptions{.buffersize = 4});
+    }
     EXPECT_EQ(pulls.value(), 4);
     gate.open();
   }

@@ -42,8 +42,9 @@ TEST(ExecutorSubmit, ResultTypeIsTheCallsResultType) {
 
 TEST(ExecutorSubmit, MoveOnlyArgumentsAndResults) {  // API.md: "move-only ones work"
   cf::ThreadPoolExecutor pool(1);
-  auto f = pool.submit([](std::unique_ptr<int> p, std::unique_ptr<std::string> s) { return *p + static_cast<int>(s->size()); },
-                       std::make_unique<int>(40), std::make_unique<std::string>("ab"));
+  auto f = pool.submit(
+      [](std::unique_ptr<int> p, std::unique_ptr<std::string> s) { return *p + static_cast<int>(s->size()); },
+      std::make_unique<int>(40), std::make_unique<std::string>("ab"));
   EXPECT_EQ(f.result(), 42);
   auto g = pool.submit([](std::unique_ptr<int> p) { return p; }, std::make_unique<int>(7));
   ASSERT_NE(g.result(), nullptr);
@@ -90,7 +91,13 @@ TEST(ExecutorSubmit, ArgumentsAreDecayCopiedAndReferencesNeedStdRef) {  // as st
   EXPECT_EQ(value, 2);
   pool.submit([](int v) { return v; }, value).result();
   std::string text = "keep";
-  pool.submit([](std::string s) { s += "!"; return s; }, text).result();
+  pool.submit(
+          [](std::string s) {
+            s += "!";
+            return s;
+          },
+          text)
+      .result();
   EXPECT_EQ(text, "keep") << "an lvalue argument is copied, not moved from";
   std::string moved = "gone";
   EXPECT_EQ(pool.submit([](const std::string& s) { return s; }, std::move(moved)).result(), "gone");

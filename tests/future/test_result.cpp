@@ -108,7 +108,8 @@ TEST(FutureResult, MoveOnlyResult) {  // API.md: T may be move-only
   EXPECT_EQ(&a, &b) << "every handle sees the same stored object";
 }
 
-TEST(FutureResult, ResultReferenceStaysValidWhileAnyHandleLives) {  // API.md result(): reference valid while any handle lives
+TEST(FutureResult,
+     ResultReferenceStaysValidWhileAnyHandleLives) {  // API.md result(): reference valid while any handle lives
   cf::Future<std::string> keep;
   const std::string* value = nullptr;
   {

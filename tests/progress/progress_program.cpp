@@ -3,7 +3,6 @@
 //
 //   progress_program vector|as_completed|map COUNT MICROSECONDS_PER_ELEMENT
 #include <cfutures/cfutures.hpp>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>

@@ -3,11 +3,10 @@
 // tqdm.format_meter(n, total, elapsed, ncols=width, prefix=description, ascii=True).
 #include <gtest/gtest.h>
 
+#include <cfutures/progress.hpp>
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include <cfutures/progress.hpp>
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cfutures/cfutures.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +18,6 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <cfutures/cfutures.hpp>
 
 namespace {
 

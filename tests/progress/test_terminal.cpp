@@ -3,14 +3,13 @@
 // the start of the line, a character overwrites what is under it). The screen keeps the final
 // line; the line is redrawn at most ten times a second; with pipes instead of a terminal
 // nothing is printed but the program's own output.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cerrno>

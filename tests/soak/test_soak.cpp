@@ -57,8 +57,8 @@ void soak() {
   const double every = env_seconds("CFUTURES_SOAK_REPORT_SECONDS", 30);
   const double warmup = std::min(60.0, duration / 5);
   const std::uint64_t seed = base_seed();
-  std::printf("[soak] thread and process pools for %.0f s (report every %.0f s, warm-up %.0f s); %s\n", duration,
-              every, warmup, reproduction_line(seed).c_str());
+  std::printf("[soak] thread and process pools for %.0f s (report every %.0f s, warm-up %.0f s); %s\n", duration, every,
+              warmup, reproduction_line(seed).c_str());
   std::printf("[soak] %8s %8s %12s %12s %10s\n", "time_s", "rounds", "ops_per_s", "tasks_per_s", "rss_mib");
   std::fflush(stdout);
   SCOPED_TRACE(reproduction_line(seed));
@@ -109,8 +109,8 @@ void soak() {
     const double bound = rss_at_warmup + 8 + rss_at_warmup * 0.10;
     std::printf("[soak] RSS after warm-up %.1f MiB, at the end %.1f MiB (bound %.1f MiB), slope %+.3f MiB/min\n",
                 rss_at_warmup, end_rss, bound, slope_mib_per_min(after_warmup));
-    EXPECT_LE(end_rss, bound) << "resident memory grew from " << rss_at_warmup << " MiB after the warm-up to " << end_rss
-                              << " MiB: a leak";
+    EXPECT_LE(end_rss, bound) << "resident memory grew from " << rss_at_warmup << " MiB after the warm-up to "
+                              << end_rss << " MiB: a leak";
   }
 }
 

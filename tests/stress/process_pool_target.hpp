@@ -3,11 +3,10 @@
 // ledger; the mix then uses only the task kinds that need nothing but their arguments.
 #pragma once
 
+#include <cfutures/process_pool.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
-
-#include <cfutures/process_pool.hpp>
 
 #include "stress_mix.hpp"
 

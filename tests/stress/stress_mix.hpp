@@ -35,6 +35,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cfutures/cfutures.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -49,8 +50,6 @@
 #include <typeinfo>
 #include <unordered_set>
 #include <vector>
-
-#include <cfutures/cfutures.hpp>
 
 #include "stress_support.hpp"
 
@@ -98,7 +97,7 @@ struct Record {
   // Written before submit (the worker may read them), never after.
   std::int64_t id = 0;
   Kind kind = Kind::kReturn;
-  int submitter = -1;            // driver thread, or -1 for a task submitted by a task
+  int submitter = -1;              // driver thread, or -1 for a task submitted by a task
   std::uint64_t submit_order = 0;  // position among its submitter's submissions
   // Written once after submit returns, then `published` is set; others read it only after.
   cf::Future<Value> future{};
@@ -115,11 +114,10 @@ struct Record {
 
 // Counts of what happened, to show that the races were exercised (printed after each test).
 struct Stats {
-  std::atomic<std::uint64_t> submitted{0}, refused{0}, nested{0}, cancel_won{0}, cancel_lost{0},
-      results_ok{0}, results_error{0}, results_cancelled{0}, results_timeout{0}, callbacks_inline{0},
-      callbacks_later{0}, waits{0}, waits_partial{0}, as_completed{0}, as_completed_timeouts{0}, maps{0},
-      maps_destroyed_early{0}, map_timeouts{0}, gated_maps{0}, gated_calls_cancelled{0}, set_outside_won{0},
-      set_outside_lost{0}, shutdowns{0}, rounds{0}, ops{0};
+  std::atomic<std::uint64_t> submitted{0}, refused{0}, nested{0}, cancel_won{0}, cancel_lost{0}, results_ok{0},
+      results_error{0}, results_cancelled{0}, results_timeout{0}, callbacks_inline{0}, callbacks_later{0}, waits{0},
+      waits_partial{0}, as_completed{0}, as_completed_timeouts{0}, maps{0}, maps_destroyed_early{0}, map_timeouts{0},
+      gated_maps{0}, gated_calls_cancelled{0}, set_outside_won{0}, set_outside_lost{0}, shutdowns{0}, rounds{0}, ops{0};
 
   std::string describe() const;
   void add(const Stats& other);
@@ -127,15 +125,15 @@ struct Stats {
 
 inline std::string Stats::describe() const {
   std::ostringstream out;
-  out << rounds << " rounds, " << ops << " ops: " << submitted << " submitted (" << nested << " by tasks), "
-      << refused << " refused after shutdown; cancel won/lost " << cancel_won << "/" << cancel_lost
-      << "; result ok/error/cancelled/timeout " << results_ok << "/" << results_error << "/" << results_cancelled
-      << "/" << results_timeout << "; callbacks inline/later " << callbacks_inline << "/" << callbacks_later
-      << "; wait " << waits << " (" << waits_partial << " partial); as_completed " << as_completed << " ("
-      << as_completed_timeouts << " timed out); map " << maps << " (" << maps_destroyed_early
-      << " destroyed early, " << map_timeouts << " timed out), gated maps " << gated_maps << " ("
-      << gated_calls_cancelled << " calls cancelled unstarted); set_result from outside won/lost "
-      << set_outside_won << "/" << set_outside_lost << "; shutdowns " << shutdowns;
+  out << rounds << " rounds, " << ops << " ops: " << submitted << " submitted (" << nested << " by tasks), " << refused
+      << " refused after shutdown; cancel won/lost " << cancel_won << "/" << cancel_lost
+      << "; result ok/error/cancelled/timeout " << results_ok << "/" << results_error << "/" << results_cancelled << "/"
+      << results_timeout << "; callbacks inline/later " << callbacks_inline << "/" << callbacks_later << "; wait "
+      << waits << " (" << waits_partial << " partial); as_completed " << as_completed << " (" << as_completed_timeouts
+      << " timed out); map " << maps << " (" << maps_destroyed_early << " destroyed early, " << map_timeouts
+      << " timed out), gated maps " << gated_maps << " (" << gated_calls_cancelled
+      << " calls cancelled unstarted); set_result from outside won/lost " << set_outside_won << "/" << set_outside_lost
+      << "; shutdowns " << shutdowns;
   return out.str();
 }
 
@@ -199,11 +197,11 @@ struct RoundConfig {
 
   std::string describe() const {
     std::ostringstream out;
-    out << "round seed=0x" << std::hex << seed << std::dec << " max_workers=" << max_workers
-        << " threads=" << threads << " ops/thread=" << ops_per_thread;
+    out << "round seed=0x" << std::hex << seed << std::dec << " max_workers=" << max_workers << " threads=" << threads
+        << " ops/thread=" << ops_per_thread;
     for (const auto& s : shutdowns) {
-      out << " shutdown(wait=" << s.wait << ",cancel_futures=" << s.cancel_futures << ")@thread" << s.thread
-          << ":op" << s.op;
+      out << " shutdown(wait=" << s.wait << ",cancel_futures=" << s.cancel_futures << ")@thread" << s.thread << ":op"
+          << s.op;
     }
     if (final_cancel_futures) out << " final-cancel";
     return out.str();
@@ -349,7 +347,8 @@ class Round {
     registering_ = &r;
     r.future.add_done_callback([this, rec = &r, nest](cf::Future<Value> f) {
       if (!f.done()) rec->completion_not_done.fetch_add(1);
-      if (!(f == rec->future)) fail("done-callback got another future than its own (task " + std::to_string(rec->id) + ")");
+      if (!(f == rec->future))
+        fail("done-callback got another future than its own (task " + std::to_string(rec->id) + ")");
       rec->completions.fetch_add(1);
       (registering_ == rec ? stats_.callbacks_inline : stats_.callbacks_later)++;
       // A callback added from inside a callback runs at once (the future is done).
@@ -370,7 +369,8 @@ class Round {
     if (r.future.cancel()) {
       r.cancel_succeeded.store(true);
       ++stats_.cancel_won;
-      if (!r.future.cancelled()) fail("cancel() returned true but cancelled() is false (task " + std::to_string(r.id) + ")");
+      if (!r.future.cancelled())
+        fail("cancel() returned true but cancelled() is false (task " + std::to_string(r.id) + ")");
       if (!r.future.done()) fail("cancel() returned true but done() is false (task " + std::to_string(r.id) + ")");
     } else {
       ++stats_.cancel_lost;
@@ -381,7 +381,8 @@ class Round {
   void check_value(const Record& r, const Value& v) {
     if (v == expected_value(r.id) && r.kind != Kind::kThrow) return;
     if (v == external_value(r.id)) return;
-    fail("task " + std::to_string(r.id) + " (kind " + std::to_string(static_cast<int>(r.kind)) + ") returned \"" + v + "\"");
+    fail("task " + std::to_string(r.id) + " (kind " + std::to_string(static_cast<int>(r.kind)) + ") returned \"" + v +
+         "\"");
   }
   // Checks an exception read from task r's future.
   void check_error(const Record& r, std::exception_ptr e) {
@@ -522,8 +523,10 @@ class Round {
     } catch (const cf::TimeoutError& e) {
       ++stats_.as_completed_timeouts;
       if (!timed) fail("as_completed() without a timeout threw TimeoutError");
-      const std::string want = std::to_string(total - seen.size()) + " (of " + std::to_string(total) + ") futures unfinished";
-      if (e.what() != want) fail(std::string("as_completed() timeout message \"") + e.what() + "\", want \"" + want + "\"");
+      const std::string want =
+          std::to_string(total - seen.size()) + " (of " + std::to_string(total) + ") futures unfinished";
+      if (e.what() != want)
+        fail(std::string("as_completed() timeout message \"") + e.what() + "\", want \"" + want + "\"");
     }
   }
 
@@ -560,7 +563,8 @@ class Round {
         try {
           Value v = *it;
           if (map_input_throws(inputs[at]) || v != expected_value(inputs[at])) {
-            fail("map position " + std::to_string(i) + " yielded \"" + v + "\" for input " + std::to_string(inputs[at]));
+            fail("map position " + std::to_string(i) + " yielded \"" + v + "\" for input " +
+                 std::to_string(inputs[at]));
           }
         } catch (const cf::TimeoutError&) {
           if (!options.timeout) fail("map without a timeout threw TimeoutError");
@@ -645,8 +649,8 @@ class Round {
     for (std::size_t i = 0; i < n; ++i) {
       Record& r = records_[i];
       if (r.published.load(std::memory_order_acquire) && !r.future.done()) {
-        fail(std::string(what) + ": shutdown(wait=true) returned but task " + std::to_string(r.id) + " is not done: " +
-             r.future.describe());
+        fail(std::string(what) + ": shutdown(wait=true) returned but task " + std::to_string(r.id) +
+             " is not done: " + r.future.describe());
       }
     }
   }
@@ -701,17 +705,20 @@ class Round {
     for (std::size_t i = 0; i < n; ++i) {
       const Record& r = records_[i];
       if (!r.published.load()) continue;  // refused by submit
-      const std::string name = "task " + std::to_string(r.id) + " (kind " + std::to_string(static_cast<int>(r.kind)) + ")";
+      const std::string name =
+          "task " + std::to_string(r.id) + " (kind " + std::to_string(static_cast<int>(r.kind)) + ")";
       const int ran = static_cast<int>(ran_[static_cast<std::size_t>(r.id)].load());
       if (!r.future.done()) fail(name + " is not done at the end: " + r.future.describe());
       if (ran > 1) fail(name + " ran " + std::to_string(ran) + " times");
-      if (r.completions.load() != 1) fail(name + ": its done-callback ran " + std::to_string(r.completions.load()) + " times");
+      if (r.completions.load() != 1)
+        fail(name + ": its done-callback ran " + std::to_string(r.completions.load()) + " times");
       if (r.completion_not_done.load() != 0) fail(name + ": its done-callback saw a future not done");
       if (r.extra_fired.load() != r.extra_registered.load()) {
         fail(name + ": " + std::to_string(r.extra_registered.load()) + " callbacks added, " +
              std::to_string(r.extra_fired.load()) + " ran");
       }
-      if (r.cancel_succeeded.load() && !r.future.cancelled()) fail(name + ": cancel() returned true, but it is not cancelled");
+      if (r.cancel_succeeded.load() && !r.future.cancelled())
+        fail(name + ": cancel() returned true, but it is not cancelled");
       if (r.future.cancelled()) {
         if (ran != 0) fail(name + " was cancelled but ran");
         if (r.set_from_outside.load()) fail(name + " was cancelled after set_result succeeded");
@@ -719,7 +726,8 @@ class Round {
       }
       if (!r.future.done()) continue;
       if (r.set_from_outside.load()) {
-        if (r.future.result() != external_value(r.id)) fail(name + ": set_result won, but result() is \"" + r.future.result() + "\"");
+        if (r.future.result() != external_value(r.id))
+          fail(name + ": set_result won, but result() is \"" + r.future.result() + "\"");
         continue;
       }
       if (ran != 1) fail(name + " finished without running (ran " + std::to_string(ran) + " times)");

@@ -14,11 +14,11 @@
 namespace cfstress {
 
 struct RoundsPlan {
-  int rounds = 10;               // before scaling
-  int ops_per_thread = 600;      // before scaling
-  int racing_shutdowns = 0;      // shutdown calls racing with the drivers, per round
+  int rounds = 10;           // before scaling
+  int ops_per_thread = 600;  // before scaling
+  int racing_shutdowns = 0;  // shutdown calls racing with the drivers, per round
   std::vector<int> workers = {1, 2, 3, 4, 8};
-  double time_budget_s = 6;      // no new round starts after this
+  double time_budget_s = 6;  // no new round starts after this
   bool gated_maps = true;
 };
 

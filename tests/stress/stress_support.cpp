@@ -46,9 +46,7 @@ double sanitizer_scale() {
   return scale;
 }
 
-int scaled(int n, int minimum) {
-  return std::max(minimum, static_cast<int>(std::lround(n * sanitizer_scale())));
-}
+int scaled(int n, int minimum) { return std::max(minimum, static_cast<int>(std::lround(n * sanitizer_scale()))); }
 
 namespace {
 

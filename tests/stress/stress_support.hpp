@@ -56,8 +56,8 @@ class Rng {
 // Skips the current GoogleTest test, which exposes a reported and still open bug, unless
 // CFUTURES_STRESS_KNOWN_BUGS=1 (to check a fix). Use it only with the bug's description and
 // remove it when the fix lands.
-#define CFSTRESS_SKIP_KNOWN_BUG(description)                       \
-  do {                                                            \
+#define CFSTRESS_SKIP_KNOWN_BUG(description)                                                \
+  do {                                                                                      \
     if (!::cfstress::run_known_bugs()) GTEST_SKIP() << "known open bug: " << (description); \
   } while (false)
 bool run_known_bugs();

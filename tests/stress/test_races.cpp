@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <barrier>
+#include <cfutures/cfutures.hpp>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -14,8 +15,6 @@
 #include <thread>
 #include <typeinfo>
 #include <vector>
-
-#include <cfutures/cfutures.hpp>
 
 #include "stress_support.hpp"
 
@@ -435,8 +434,8 @@ TEST(Races, LazyMapOutlivesExecutor) {
 TEST(Races, PoolDestroyedByItsOwnTask) {
   const int reps = cfstress::scaled(500, 30);
   for (int i = 0; i < reps; ++i) {
-    auto holder = std::make_shared<std::unique_ptr<cf::ThreadPoolExecutor>>(
-        std::make_unique<cf::ThreadPoolExecutor>(1 + i % 3));
+    auto holder =
+        std::make_shared<std::unique_ptr<cf::ThreadPoolExecutor>>(std::make_unique<cf::ThreadPoolExecutor>(1 + i % 3));
     std::vector<cf::Future<int>> fs;
     for (int k = 0; k < 6; ++k) fs.push_back((*holder)->submit([k] { return k; }));
     // The task waits until submit() has returned: destroying an object while one of its member
@@ -457,7 +456,8 @@ TEST(Races, PoolDestroyedByItsOwnTask) {
 class Report : public testing::Environment {
  public:
   void TearDown() override {
-    std::printf("[races] %ld lined-up repetitions in all (sanitizer=%s)\n", repetitions_run.load(), cfstress::kSanitizer);
+    std::printf("[races] %ld lined-up repetitions in all (sanitizer=%s)\n", repetitions_run.load(),
+                cfstress::kSanitizer);
   }
 };
 const auto* const kReport = testing::AddGlobalTestEnvironment(new Report);

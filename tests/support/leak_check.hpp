@@ -8,20 +8,21 @@
 //   2 threads started and not ended: tid 4242 "ThreadPoolExec_0", tid 4243 "ThreadPoolExec_1"
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
 #include <map>
 #include <set>
 #include <string>
-#include <sys/types.h>
 
 namespace cftest {
 
 struct ResourceCounts {
-  std::size_t fds = 0;        // open file descriptors of this process
-  std::size_t threads = 0;    // threads of this process, the calling one included
-  std::set<pid_t> children;   // live or zombie descendants of this process (children, their
-                              // children...), except the early fork server itself
+  std::size_t fds = 0;       // open file descriptors of this process
+  std::size_t threads = 0;   // threads of this process, the calling one included
+  std::set<pid_t> children;  // live or zombie descendants of this process (children, their
+                             // children...), except the early fork server itself
 
   // Details for messages, filled by count_resources().
   std::map<int, std::string> fd_targets;       // fd -> its /proc/self/fd link ("pipe:[123]", a path)

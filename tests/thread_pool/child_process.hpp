@@ -4,10 +4,9 @@
 // destructors have run by then), so it never returns into the test runner.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cerrno>
 #include <functional>
@@ -20,7 +19,8 @@
 // tracks ("dup thread with used id"). The test runner always has a watchdog thread, so the
 // fork tests are skipped under TSan; they run in the normal and ASan builds.
 #ifdef CFTEST_TSAN
-#define CFTEST_SKIP_FORK_UNDER_TSAN() GTEST_SKIP() << "ThreadSanitizer cannot run threads in a multi-threaded fork's child"
+#define CFTEST_SKIP_FORK_UNDER_TSAN() \
+  GTEST_SKIP() << "ThreadSanitizer cannot run threads in a multi-threaded fork's child"
 #else
 #define CFTEST_SKIP_FORK_UNDER_TSAN() (void)0
 #endif

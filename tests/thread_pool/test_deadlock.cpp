@@ -21,10 +21,13 @@ using namespace std::chrono_literals;
 TEST(ThreadPoolDeadlock, ShutdownWaitFromInsideOwnTask) {
   cf::ThreadPoolExecutor pool(2);
   cftest::Gate gate;
-  auto other = pool.submit([w = gate.waiter()] { w(); return 1; });
+  auto other = pool.submit([w = gate.waiter()] {
+    w();
+    return 1;
+  });
   auto self = pool.submit([&pool, &gate] {
-    gate.open();                       // let the other task finish...
-    pool.shutdown(/*wait=*/true);      // ...and wait for it from inside this task
+    gate.open();                   // let the other task finish...
+    pool.shutdown(/*wait=*/true);  // ...and wait for it from inside this task
     return 2;
   });
   EXPECT_EQ(self.result(), 2);
@@ -74,7 +77,10 @@ TEST(ThreadPoolDeadlock, TaskAndOutsideThreadShutDownAtOnce) {
     cf::ThreadPoolExecutor pool(2);
     std::barrier both(2);
     cftest::Gate gate;
-    auto other = pool.submit([w = gate.waiter()] { w(); return 1; });
+    auto other = pool.submit([w = gate.waiter()] {
+      w();
+      return 1;
+    });
     auto inside = pool.submit([&] {
       both.arrive_and_wait();
       gate.open();
@@ -95,7 +101,8 @@ TEST(ThreadPoolDeadlock, TaskWaitingOnAnotherTaskWithAFreeWorker) {  // the docu
   EXPECT_EQ(outer.result(), 8);
 }
 
-TEST(ThreadPoolDeadlock, SubmitFromATaskDuringShutdownIsRefused) {  // spec §1.7 "Submit from a worker while shutting down"
+TEST(ThreadPoolDeadlock,
+     SubmitFromATaskDuringShutdownIsRefused) {  // spec §1.7 "Submit from a worker while shutting down"
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
   cftest::Counter started;

@@ -9,10 +9,10 @@
 #include <atomic>
 #include <mutex>
 #include <set>
-#include <thread>
-#include <utility>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "core_fixtures.hpp"
@@ -35,7 +35,8 @@ TEST(ThreadPoolInitializer, Initializer) {  // CPython #93: every task sees 'ini
                                                       initialized_threads.insert(std::this_thread::get_id());
                                                     }});
   std::vector<cf::Future<std::pair<std::string, std::thread::id>>> fs;
-  for (int i = 0; i < 20; ++i) fs.push_back(pool.submit([] { return std::pair(tl_initialized, std::this_thread::get_id()); }));
+  for (int i = 0; i < 20; ++i)
+    fs.push_back(pool.submit([] { return std::pair(tl_initialized, std::this_thread::get_id()); }));
   for (auto& f : fs) {
     EXPECT_EQ(f.result().first, "initialized");
     std::lock_guard lock(mutex);
@@ -47,7 +48,8 @@ TEST(ThreadPoolInitializer, Initializer) {  // CPython #93: every task sees 'ini
 TEST(ThreadPoolInitializer, RunsOncePerWorkerBeforeItsTasks) {
   std::atomic<int> initializer_runs{0};
   cftest::Gate gate;
-  cf::ThreadPoolExecutor pool(cf::ThreadPoolOptions{.max_workers = 3, .initializer = [&] { initializer_runs.fetch_add(1); }});
+  cf::ThreadPoolExecutor pool(
+      cf::ThreadPoolOptions{.max_workers = 3, .initializer = [&] { initializer_runs.fetch_add(1); }});
   cftest::Counter started;
   std::vector<cf::Future<int>> fs;
   for (int i = 0; i < 3; ++i) {
@@ -68,8 +70,8 @@ TEST(ThreadPoolInitializer, RunsOncePerWorkerBeforeItsTasks) {
 TEST(ThreadPoolInitializer, FailingInitializerBreaksThePool) {  // CPython #94
   CaptureStderr();
   {
-    cf::ThreadPoolExecutor pool(
-        cf::ThreadPoolOptions{.max_workers = 2, .initializer = [] { throw std::invalid_argument("error in initializer"); }});
+    cf::ThreadPoolExecutor pool(cf::ThreadPoolOptions{
+        .max_workers = 2, .initializer = [] { throw std::invalid_argument("error in initializer"); }});
     // The failure is asynchronous: submit() may succeed and the future fail, or submit() may
     // throw at once (CPython's test accepts both).
     try {

@@ -25,7 +25,10 @@ TEST(ThreadPoolCallbacks, ThrowingCallbacksNeverKillAWorker) {  // decision 3
   CaptureStderr();
   for (int kind = 0; kind < 3; ++kind) {
     cftest::Gate gate;
-    auto f = pool.submit([w = gate.waiter()] { w(); return 1; });
+    auto f = pool.submit([w = gate.waiter()] {
+      w();
+      return 1;
+    });
     bool later_ran = false;
     f.add_done_callback([kind](const cf::Future<int>&) {
       if (kind == 0) throw std::runtime_error("doh!");
@@ -85,8 +88,12 @@ TEST(ThreadPoolCallbacks, CallbackMaySubmitToTheSamePool) {
   cf::ThreadPoolExecutor pool(2);
   cf::Future<cf::Future<int>> chained;
   cftest::Gate gate;
-  auto first = pool.submit([w = gate.waiter()] { w(); return 20; });
-  first.add_done_callback([&](cf::Future<int> f) { chained.set_result(pool.submit([v = f.result()] { return v + 1; })); });
+  auto first = pool.submit([w = gate.waiter()] {
+    w();
+    return 20;
+  });
+  first.add_done_callback(
+      [&](cf::Future<int> f) { chained.set_result(pool.submit([v = f.result()] { return v + 1; })); });
   gate.open();
   EXPECT_EQ(chained.result().result(), 21);
 }

@@ -139,7 +139,10 @@ TEST(ThreadPoolShutdown, ShutdownWithoutWaitThenWaitJoins) {
 TEST(ThreadPoolShutdown, ShutdownFromAnotherThreadWhileTasksRun) {
   cf::ThreadPoolExecutor pool(2);
   cftest::Gate gate;
-  auto f = pool.submit([w = gate.waiter()] { w(); return 9; });
+  auto f = pool.submit([w = gate.waiter()] {
+    w();
+    return 9;
+  });
   std::thread stopper([&] { pool.shutdown(/*wait=*/true); });
   gate.open();
   stopper.join();

@@ -111,7 +111,8 @@ TEST(ThreadPoolWorkers, TasksFromOneThreadStartInSubmissionOrder) {  // API.md: 
   EXPECT_EQ(order, expected);
 }
 
-TEST(ThreadPoolWorkers, WorkerSurvivesEveryKindOfThrow) {  // spec §1.7 "any BaseException is stored ... the worker survives"
+TEST(ThreadPoolWorkers,
+     WorkerSurvivesEveryKindOfThrow) {  // spec §1.7 "any BaseException is stored ... the worker survives"
   cf::ThreadPoolExecutor pool(1);
   struct NotAnException {};
   EXPECT_THROW(pool.submit([] { throw std::runtime_error("x"); }).result(), std::runtime_error);

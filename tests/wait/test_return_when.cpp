@@ -18,7 +18,10 @@ using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' v
 TEST(WaitReturnWhen, FirstCompletedWaitsForACompletion) {  // CPython #32 test_first_completed (without the quirk)
   cf::ThreadPoolExecutor pool(2);
   cftest::Gate sleeper_gate;
-  auto sleeper = pool.submit([w = sleeper_gate.waiter()] { w(); return 0; });
+  auto sleeper = pool.submit([w = sleeper_gate.waiter()] {
+    w();
+    return 0;
+  });
   cf::Future<int> mul;  // completed by another thread while wait() waits
   std::barrier start(2);
   std::thread completer([&] {
@@ -58,7 +61,10 @@ TEST(WaitReturnWhen, FirstException) {  // CPython #34 test_first_exception
     w();
     throw std::runtime_error("raised");
   });
-  auto sleeper = pool.submit([w = sleep_gate.waiter()] { w(); return 3; });
+  auto sleeper = pool.submit([w = sleep_gate.waiter()] {
+    w();
+    return 3;
+  });
   raise_gate.open();
   auto result = cf::wait(Futures{mul, raiser, sleeper}, cf::FIRST_EXCEPTION);
   expect_split(result, {mul, raiser}, {sleeper});

@@ -19,7 +19,11 @@ TEST(WaitRaces, HundredPoolFuturesReleasedAtOnce) {  // CPython #39 test_pending
   for (int round = 0; round < 5; ++round) {
     cftest::Gate gate;
     Futures fs;
-    for (int i = 0; i < 100; ++i) fs.push_back(pool.submit([w = gate.waiter(), i] { w(); return i; }));
+    for (int i = 0; i < 100; ++i)
+      fs.push_back(pool.submit([w = gate.waiter(), i] {
+        w();
+        return i;
+      }));
     std::barrier start(2);
     std::thread releaser([&] {
       start.arrive_and_wait();

@@ -20,7 +20,10 @@ TEST(WaitTimeout, ReturnsPartialResultWithoutThrowing) {  // CPython #38 test_ti
   auto success = make_future(FState::Finished);
   auto failed = make_future(FState::Failed);
   auto cn = make_future(FState::CancelledNotified);
-  auto task = pool.submit([w = gate.waiter()] { w(); return 1; });
+  auto task = pool.submit([w = gate.waiter()] {
+    w();
+    return 1;
+  });
   cf::DoneAndNotDone<cf::Future<int>> result;
   const auto took = cftest::elapsed([&] {
     EXPECT_NO_THROW(result = cf::wait(Futures{success, failed, cn, task}, 50ms, cf::ALL_COMPLETED));
@@ -44,7 +47,9 @@ TEST(WaitTimeout, ZeroAndNegativeTimeoutsOnlyCheck) {
   auto done = make_future(FState::Finished);
   cf::Future<int> pending;
   for (auto timeout : {0ns, -1ns, std::chrono::nanoseconds(-1h), std::chrono::nanoseconds::min()}) {
-    const auto took = cftest::elapsed([&] { expect_split(cf::wait(Futures{pending, done}, timeout), {done}, {pending}); });
+    const auto took = cftest::elapsed([&] {
+      expect_split(cf::wait(Futures{pending, done}, timeout), {done}, {pending});
+    });
     EXPECT_LT(took, 1s);
   }
   expect_split(cf::wait(Futures{pending}, std::chrono::hours::min(), cf::FIRST_COMPLETED), {}, {pending});

@@ -73,8 +73,7 @@ class SegQueue {
         }
       }
       const std::size_t new_tail = tail + (std::size_t{1} << kShift);
-      if (tail_.index.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst,
-                                            std::memory_order_acquire)) {
+      if (tail_.index.compare_exchange_weak(tail, new_tail, std::memory_order_seq_cst, std::memory_order_acquire)) {
         if (offset + 1 == kBlockCap) {  // we took the last slot: install the next block
           tail_.block.store(next_block, std::memory_order_release);
           tail_.index.store(new_tail + (std::size_t{1} << kShift), std::memory_order_release);
@@ -118,8 +117,7 @@ class SegQueue {
         block = head_.block.load(std::memory_order_acquire);
         continue;
       }
-      if (head_.index.compare_exchange_weak(head, new_head, std::memory_order_seq_cst,
-                                            std::memory_order_acquire)) {
+      if (head_.index.compare_exchange_weak(head, new_head, std::memory_order_seq_cst, std::memory_order_acquire)) {
         if (offset + 1 == kBlockCap) {  // we took the last slot: move head to the next block
           Block* next = block->wait_next();
           std::size_t next_index = (new_head & ~kHasNext) + (std::size_t{1} << kShift);
@@ -185,9 +183,7 @@ class SegQueue {
     }
     return new Block;
   }
-  void recycle(Block* block) noexcept {
-    delete spare_.exchange(block, std::memory_order_acq_rel);
-  }
+  void recycle(Block* block) noexcept { delete spare_.exchange(block, std::memory_order_acq_rel); }
   // Frees `block` once every slot from `start` on has been read; a reader still in a slot
   // sees kDestroy and continues the destruction itself.
   void destroy(Block* block, std::size_t start) noexcept {
