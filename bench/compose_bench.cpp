@@ -1,4 +1,4 @@
-// Google Benchmark micro-benchmarks of the compositions (issue 12), with heap allocations
+// Google Benchmark micro-benchmarks of the compositions, with heap allocations
 // counted by a replaced global operator new (allocs_per_item, bytes_per_item):
 //
 //   BM_ThenOnDoneFuture       one then() on a future already done (fn runs at once)

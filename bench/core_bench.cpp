@@ -1,4 +1,4 @@
-// Google Benchmark micro-benchmarks of cfutures' ThreadPoolExecutor (issue 2):
+// Google Benchmark micro-benchmarks of cfutures' ThreadPoolExecutor:
 //
 //   BM_Throughput/N     submit N no-op tasks, keep the futures, then read every result;
 //                       items_per_second is tasks through futures per second (2 workers)

@@ -64,7 +64,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     if (broken_.load(std::memory_order_acquire)) throw BrokenThreadPool();
     // Take an idle worker's token before the push: once the task is queued, that worker may
     // pop it and withdraw its own token first, and this submit would then start a thread
-    // although a worker was idle when it was called (CPython #72 test_idle_thread_reuse).
+    // although a worker was idle when it was called (CPython's test_idle_thread_reuse).
     const bool idle_worker = !saturated_.load(std::memory_order_relaxed) && take_idle_token();
     queue_.push(TaskAccess::release(task));
     notify_new_task(idle_worker);

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "common/program_image.hpp"
 #include "build_id.hpp"
+#include "common/program_image.hpp"
 
 namespace concurrent::futures::detail::mpi {
 namespace {

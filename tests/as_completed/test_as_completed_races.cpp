@@ -1,6 +1,6 @@
 // cf::as_completed while futures complete concurrently from several threads: every distinct
 // future is yielded exactly once and only once it is done; with one completing thread the
-// yield order is the completion order (the race list; CPython #47).
+// yield order is the completion order (as CPython tests it).
 #include <gtest/gtest.h>
 
 #include <barrier>

@@ -1,7 +1,7 @@
 // cf::as_completed yields each distinct future once: those done at the call first (in input
 // order), then each as it completes; cancelled futures are yielded (API.md "Waiting" and
-// decision 1; CPython test_as_completed.py #42 test_no_timeout, #44 test_duplicate_futures,
-// §3.4 #47 completion order; spec §1.11). A map whose keys are futures yields its keys.
+// decision 1; CPython test_as_completed.py test_no_timeout, test_duplicate_futures,
+// completion order). A map whose keys are futures yields its keys.
 #include <gtest/gtest.h>
 
 #include <barrier>
@@ -20,7 +20,7 @@ namespace {
 
 using namespace actest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-TEST(AsCompletedOrder, NoTimeout) {  // CPython #42 test_no_timeout
+TEST(AsCompletedOrder, NoTimeout) {  // CPython's test_no_timeout
   cf::ThreadPoolExecutor pool(2);
   auto success = make_future(FState::Finished);
   auto failed = make_future(FState::Failed);
@@ -35,7 +35,8 @@ TEST(AsCompletedOrder, NoTimeout) {  // CPython #42 test_no_timeout
   for (auto& f : yielded) EXPECT_TRUE(f.done());
 }
 
-TEST(AsCompletedOrder, AlreadyDoneFirstInInputOrderThenCompletionOrder) {  // CPython #47 [verified: pre, 0.1, 0.2, 0.3]
+TEST(AsCompletedOrder,
+     AlreadyDoneFirstInInputOrderThenCompletionOrder) {  // CPython's tests [verified: pre, 0.1, 0.2, 0.3]
   Futures pending(5);
   auto done_a = make_future(FState::Finished);
   auto done_b = make_future(FState::Cancelled);
@@ -73,7 +74,7 @@ TEST(AsCompletedOrder, YieldsWhileOthersStillRun) {  // lazy: each future as soo
   EXPECT_THROW((void)*it, std::out_of_range) << "reading past the end";
 }
 
-TEST(AsCompletedOrder, DuplicateFuturesYieldedOnce) {  // CPython #44 test_duplicate_futures
+TEST(AsCompletedOrder, DuplicateFuturesYieldedOnce) {  // CPython's test_duplicate_futures
   auto f = make_future(FState::Finished);
   EXPECT_EQ(drain(cf::as_completed(Futures{f, f, f})), (Futures{f}));
   cf::Future<int> pending;
@@ -82,7 +83,7 @@ TEST(AsCompletedOrder, DuplicateFuturesYieldedOnce) {  // CPython #44 test_dupli
   EXPECT_EQ(drain(ac), (Futures{f, pending}));
 }
 
-TEST(AsCompletedOrder, EmptyInputIsAnEmptyRange) {  // spec §1.11 "Empty fs -> empty iterator"
+TEST(AsCompletedOrder, EmptyInputIsAnEmptyRange) {  // CPython: "Empty fs -> empty iterator"
   auto ac = cf::as_completed(Futures{});
   EXPECT_TRUE(ac.begin() == ac.end());
   auto timed = cf::as_completed(Futures{}, 0s);
@@ -140,7 +141,7 @@ TEST(AsCompletedOrder, BracedListAnyFutureAndOtherRanges) {  // API.md: any rang
   EXPECT_EQ(drain(from_list), (Futures{b, a}));
 }
 
-TEST(AsCompletedOrder, MapsYieldTheirKeys) {  // issue 14: Python's as_completed(future_to_url) idiom
+TEST(AsCompletedOrder, MapsYieldTheirKeys) {  // a first user's report: Python's as_completed(future_to_url) idiom
   cf::ThreadPoolExecutor pool(2);
   std::unordered_map<cf::Future<int>, std::string> future_to_url;
   for (int i = 0; i < 5; ++i) future_to_url.emplace(pool.submit([i] { return i * 10; }), "url" + std::to_string(i));

@@ -1,5 +1,5 @@
-// cf::as_completed holds no reference to a future it has yielded (CPython #45
-// test_free_reference_yielded_future, Issue #14406): once the caller drops the yielded handle,
+// cf::as_completed holds no reference to a future it has yielded (CPython's tests
+// test_free_reference_yielded_future, Issue ): once the caller drops the yielded handle,
 // the future's state is freed at once. Checked through a std::shared_ptr stored as the result:
 // its use_count drops when the state is destroyed. Also: destroying an as_completed range
 // after its yielded futures were freed is safe (no use of a freed state).
@@ -18,7 +18,7 @@ using namespace actest;  // NOLINT(google-build-using-namespace): the tests' voc
 using Token = std::shared_ptr<int>;
 using TokenFutures = std::vector<cf::Future<Token>>;
 
-TEST(AsCompletedReferences, FreeReferenceYieldedFuture) {  // CPython #45
+TEST(AsCompletedReferences, FreeReferenceYieldedFuture) {  // CPython's tests
   cf::ThreadPoolExecutor pool(2);
   auto token = std::make_shared<int>(0);
   cftest::Gate gate;

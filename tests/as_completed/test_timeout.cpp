@@ -1,7 +1,7 @@
 // cf::as_completed with a timeout: the deadline counts from the call; advancing past it throws
 // TimeoutError "N (of M) futures unfinished" after every already-done future was yielded; a
-// timeout cancels nothing (API.md "Waiting"; CPython #43 test_future_times_out, #46
-// test_correct_timeout_exception_msg, §3.4 #48; spec §1.11).
+// timeout cancels nothing (API.md "Waiting"; CPython's test_future_times_out,
+// test_correct_timeout_exception_msg).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ namespace {
 
 using namespace actest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-TEST(AsCompletedTimeout, FutureTimesOut) {  // CPython #43 test_future_times_out, timeout in {0, 0.1}
+TEST(AsCompletedTimeout, FutureTimesOut) {  // CPython's test_future_times_out, timeout in {0, 0.1}
   for (auto timeout : {std::chrono::milliseconds(0), std::chrono::milliseconds(100)}) {
     SCOPED_TRACE(timeout.count());
     cf::ThreadPoolExecutor pool(1);
@@ -41,7 +41,7 @@ TEST(AsCompletedTimeout, FutureTimesOut) {  // CPython #43 test_future_times_out
   }
 }
 
-TEST(AsCompletedTimeout, CorrectTimeoutExceptionMessage) {  // CPython #46 test_correct_timeout_exception_msg
+TEST(AsCompletedTimeout, CorrectTimeoutExceptionMessage) {  // CPython's test_correct_timeout_exception_msg
   auto cn = make_future(FState::CancelledNotified);
   auto pending = make_future(FState::Pending);
   auto running = make_future(FState::Running);
@@ -71,7 +71,7 @@ TEST(AsCompletedTimeout, MessageCountsDistinctFuturesStillUnyielded) {
   }
 }
 
-TEST(AsCompletedTimeout, TimeoutCountsFromTheCall) {  // spec §1.11 end_time = monotonic() + timeout at the call
+TEST(AsCompletedTimeout, TimeoutCountsFromTheCall) {  // CPython: end_time = monotonic() + timeout at the call
   cf::Future<int> pending;
   auto ac = cf::as_completed(Futures{pending}, 2s);
   // Let the whole timeout pass before the first read: the read then throws at once instead
@@ -97,7 +97,7 @@ TEST(AsCompletedTimeout, AlreadyCompletedFuturesAreYieldedEvenAfterTheDeadline) 
   EXPECT_THROW(drain(cf::as_completed(Futures{pending}, std::chrono::hours::min())), cf::TimeoutError);
 }
 
-TEST(AsCompletedTimeout, NothingIsCancelledOnTimeout) {  // CPython §3.4 #48
+TEST(AsCompletedTimeout, NothingIsCancelledOnTimeout) {  // CPython
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
   auto running = pool.submit([w = gate.waiter()] {

@@ -128,7 +128,7 @@ TEST(CustomExecutor, TaskCancelAndFutureAndSingleRun) {
   EXPECT_EQ(calls.value(), 1);
 }
 
-TEST(CustomExecutor, RunSkipsACallWhoseFutureWasCancelledOrCompleted) {  // spec §1.4 set_running_or_notify_cancel
+TEST(CustomExecutor, RunSkipsACallWhoseFutureWasCancelledOrCompleted) {  // CPython: set_running_or_notify_cancel
   ManualExecutor ex;
   cftest::Counter calls;
   auto token = std::make_shared<int>(0);

@@ -1,8 +1,8 @@
 // Lifetime and shutdown at the Executor level: futures and map ranges stay valid after the
 // executor is destroyed; a lazy map whose executor is gone ends quietly after the calls in
 // flight; submit and map after shutdown throw cf::ExecutorShutdown, and a lazy map over a shut
-// down executor throws it from the read (API.md "Executors" and decision 4; CPython #76
-// test_run_after_shutdown, #85 test_del_shutdown; spec §1.6.4 "If the executor object has been
+// down executor throws it from the read (API.md "Executors" and decision 4; CPython's tests
+// test_run_after_shutdown, test_del_shutdown; CPython: "If the executor object has been
 // garbage-collected, ... the iterator silently ends").
 #include <gtest/gtest.h>
 
@@ -29,7 +29,7 @@ TEST(ExecutorLifetime, FuturesOutliveTheExecutor) {  // decision 4
   EXPECT_THROW(failed.result(), std::runtime_error);
 }
 
-TEST(ExecutorLifetime, DelShutdown) {  // CPython #85 test_del_shutdown: drop the executor with an unconsumed map
+TEST(ExecutorLifetime, DelShutdown) {  // CPython's test_del_shutdown: drop the executor with an unconsumed map
   std::optional<cf::MapRange<int>> results;
   {
     auto pool = std::make_unique<cf::ThreadPoolExecutor>(3);
@@ -39,7 +39,7 @@ TEST(ExecutorLifetime, DelShutdown) {  // CPython #85 test_del_shutdown: drop th
   EXPECT_EQ(collect(*results), (std::vector<int>{1, 4, 9, 16, 25}));
 }
 
-TEST(ExecutorLifetime, LazyMapAfterTheExecutorIsDestroyedEndsQuietly) {  // spec §1.6.4 weakref case
+TEST(ExecutorLifetime, LazyMapAfterTheExecutorIsDestroyedEndsQuietly) {  // CPython: weakref case
   cftest::Counter pulls;
   std::optional<cf::MapRange<int>> results;
   {
@@ -61,7 +61,7 @@ TEST(ExecutorLifetime, LazyMapOnACustomExecutorDestroyedEndsQuietly) {
   EXPECT_EQ(collect(*results), (std::vector<int>{1, 2, 3}));
 }
 
-TEST(ExecutorLifetime, RunAfterShutdown) {  // CPython #76 test_run_after_shutdown
+TEST(ExecutorLifetime, RunAfterShutdown) {  // CPython's test_run_after_shutdown
   cf::ThreadPoolExecutor pool(2);
   pool.shutdown();
   EXPECT_THROW(pool.submit([] { return 1; }), cf::ExecutorShutdown);
@@ -80,7 +80,7 @@ TEST(ExecutorLifetime, RunAfterShutdown) {  // CPython #76 test_run_after_shutdo
   EXPECT_THROW(pool.submit([] {}), cf::Error);
 }
 
-TEST(ExecutorLifetime, LazyMapOverAShutDownExecutorThrowsFromTheRead) {  // spec §1.6.4: submit raises out of next()
+TEST(ExecutorLifetime, LazyMapOverAShutDownExecutorThrowsFromTheRead) {  // CPython: submit raises out of next()
   cf::ThreadPoolExecutor pool(2);
   cftest::Counter pulls;
   auto results = pool.map([](int x) { return x; }, CountingRange(pulls), cf::MapOptions{.buffersize = 1});
@@ -89,7 +89,7 @@ TEST(ExecutorLifetime, LazyMapOverAShutDownExecutorThrowsFromTheRead) {  // spec
   EXPECT_THROW((void)*it, cf::ExecutorShutdown);
 }
 
-TEST(ExecutorLifetime, FailedEagerMapCancelsWhatItSubmitted) {  // spec §1.6.3: a submit error propagates from map()
+TEST(ExecutorLifetime, FailedEagerMapCancelsWhatItSubmitted) {  // CPython: a submit error propagates from map()
   ManualExecutor manual;
   cftest::Counter calls;
   manual.refuse_after(2);  // schedule() refuses the third call

@@ -1,10 +1,10 @@
 // Executor::map without buffersize: every call submitted before map() returns, results in input
 // order, several ranges (the shortest wins), zero ranges, void calls, a call's exception at its
 // own position with the range continuing, map timeouts, and destroying the range early (API.md
-// "Executors" map and decision 2; CPython #51 test_map, #52b test_map_exception [main,
-// gh-108518], #53 test_map_timeout, #54 test_map_timeout_from_callable [gh-155852], #55
-// test_map_close, #68 test_free_reference, #69 test_map_submits_without_iteration, #75
-// test_executor_map_current_future_cancel [gh-95166]; spec §1.6).
+// "Executors" map and decision 2; CPython's test_map, test_map_exception [main,
+// gh-108518], test_map_timeout, test_map_timeout_from_callable [gh-155852],
+// test_map_close, test_free_reference, test_map_submits_without_iteration,
+// test_executor_map_current_future_cancel [gh-95166]).
 #include <gtest/gtest.h>
 
 #include <list>
@@ -32,7 +32,7 @@ std::pair<int, int> divmod(int a, int b) {
   return {a / b, a % b};
 }
 
-TEST(ExecutorMap, Map) {  // CPython #51 test_map: map(pow, r, r) with chunksize 1 and 3
+TEST(ExecutorMap, Map) {  // CPython's test_map: map(pow, r, r) with chunksize 1 and 3
   cf::ThreadPoolExecutor pool(4);
   std::vector<int> r{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
   std::vector<int> expected;
@@ -93,7 +93,7 @@ TEST(ExecutorMap, MoveOnlyResults) {
   EXPECT_EQ(*results[1], 5);
 }
 
-TEST(ExecutorMap, ExceptionAtItsPositionAndTheRangeContinues) {  // CPython #52b test_map_exception [main]; decision 2
+TEST(ExecutorMap, ExceptionAtItsPositionAndTheRangeContinues) {  // CPython's test_map_exception [main]; decision 2
   cf::ThreadPoolExecutor pool(2);
   auto results = pool.map(divmod, std::vector<int>{1, 1, 1, 1}, std::vector<int>{2, 3, 0, 5});
   auto it = results.begin();
@@ -109,7 +109,7 @@ TEST(ExecutorMap, ExceptionAtItsPositionAndTheRangeContinues) {  // CPython #52b
   EXPECT_TRUE(it == results.end());
 }
 
-TEST(ExecutorMap, TimeoutErrorFromTheCallableIsThatPositionsException) {  // CPython #54 [main] gh-155852
+TEST(ExecutorMap, TimeoutErrorFromTheCallableIsThatPositionsException) {  // CPython's tests [main] gh-155852
   cf::ThreadPoolExecutor pool(2);
   cftest::Counter calls;
   auto results = pool.map(
@@ -137,7 +137,7 @@ TEST(ExecutorMap, TimeoutErrorFromTheCallableIsThatPositionsException) {  // CPy
   EXPECT_EQ(calls.value(), 4) << "nothing was cancelled";
 }
 
-TEST(ExecutorMap, MapTimeoutEndsTheRange) {  // CPython #53 test_map_timeout: map(sleep, [0, 0, 6], timeout=5)
+TEST(ExecutorMap, MapTimeoutEndsTheRange) {  // CPython's test_map_timeout: map(sleep, [0, 0, 6], timeout=5)
   cf::ThreadPoolExecutor pool(3);
   cftest::Gate gate;
   const auto start = std::chrono::steady_clock::now();  // the timeout counts from the call
@@ -161,7 +161,7 @@ TEST(ExecutorMap, MapTimeoutEndsTheRange) {  // CPython #53 test_map_timeout: ma
   EXPECT_TRUE(it == results.end()) << "a map timeout ends the range (Python: StopIteration afterwards)";
 }
 
-TEST(ExecutorMap, PerPositionLoopEndsAfterAMapTimeout) {  // CPython #53: next() after the timeout -> StopIteration
+TEST(ExecutorMap, PerPositionLoopEndsAfterAMapTimeout) {  // CPython's tests: next() after the timeout -> StopIteration
   // The loop that reads each position's exception (decision 2) must also end cleanly when the
   // map times out: the timed-out read ends the range, and advancing past it is the end.
   cf::ThreadPoolExecutor pool(2);
@@ -188,7 +188,7 @@ TEST(ExecutorMap, PerPositionLoopEndsAfterAMapTimeout) {  // CPython #53: next()
   EXPECT_EQ(seen, (std::vector<std::string>{"0", "call 1", "timeout"}));
 }
 
-TEST(ExecutorMap, MapTimeoutCountsFromTheCall) {  // spec §1.6.2 [verified: sleep 1.5 after map(timeout=1)]
+TEST(ExecutorMap, MapTimeoutCountsFromTheCall) {  // CPython: [verified: sleep 1.5 after map(timeout=1)]
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
   auto results = pool.map(
@@ -203,7 +203,7 @@ TEST(ExecutorMap, MapTimeoutCountsFromTheCall) {  // spec §1.6.2 [verified: sle
   EXPECT_LT(took, 1500ms) << "the timeout was counted from the read, not from map()";
 }
 
-TEST(ExecutorMap, MapTimeoutCancelsTheCurrentAndEveryNotStartedCall) {  // CPython #75, gh-95166; decision 2
+TEST(ExecutorMap, MapTimeoutCancelsTheCurrentAndEveryNotStartedCall) {  // CPython's tests, gh-95166; decision 2
   cftest::Counter calls;
   {
     cf::ThreadPoolExecutor pool(1);
@@ -224,7 +224,7 @@ TEST(ExecutorMap, MapTimeoutCancelsTheCurrentAndEveryNotStartedCall) {  // CPyth
   EXPECT_EQ(calls.value(), 0) << "neither map call may start after the map timed out";
 }
 
-TEST(ExecutorMap, DestroyingTheRangeAfterAReadCancelsNotStartedCalls) {  // CPython #55 test_map_close
+TEST(ExecutorMap, DestroyingTheRangeAfterAReadCancelsNotStartedCalls) {  // CPython's test_map_close
   cftest::Counter calls;
   {
     cf::ThreadPoolExecutor pool(1);
@@ -269,7 +269,7 @@ TEST(ExecutorMap, DestroyingANeverAdvancedRangeCancelsNotStartedCalls) {  // dec
   EXPECT_EQ(calls.value(), 0);
 }
 
-TEST(ExecutorMap, SubmitsWithoutIteration) {  // CPython #69 test_map_submits_without_iteration (issue 11777)
+TEST(ExecutorMap, SubmitsWithoutIteration) {  // CPython's test_map_submits_without_iteration
   cftest::Counter calls;
   cf::ThreadPoolExecutor pool(2);
   auto results = pool.map([&calls](int) { calls.add(); }, std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
@@ -277,7 +277,7 @@ TEST(ExecutorMap, SubmitsWithoutIteration) {  // CPython #69 test_map_submits_wi
   EXPECT_EQ(calls.value(), 10) << "every call ran although the range was never read";
 }
 
-TEST(ExecutorMap, FreeReference) {  // CPython #68 test_free_reference: yielded objects are freed when dropped
+TEST(ExecutorMap, FreeReference) {  // CPython's test_free_reference: yielded objects are freed when dropped
   cf::ThreadPoolExecutor pool(2);
   auto token = std::make_shared<int>(0);
   auto results = pool.map([token](int) { return token; }, std::vector<int>{0, 1, 2});
@@ -293,7 +293,7 @@ TEST(ExecutorMap, FreeReference) {  // CPython #68 test_free_reference: yielded 
   EXPECT_EQ(token.use_count(), 1);
 }
 
-TEST(ExecutorMap, InvalidOptionsThrowAtTheCall) {  // CPython #57 (buffersize), #101 (chunksize); API.md
+TEST(ExecutorMap, InvalidOptionsThrowAtTheCall) {  // CPython's tests (buffersize), (chunksize); API.md
   cf::ThreadPoolExecutor pool(1);
   cftest::Counter calls;
   auto fn = [&calls](int i) {

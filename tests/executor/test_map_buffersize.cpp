@@ -1,8 +1,8 @@
 // Executor::map with buffersize: the input is read lazily, so an endless input works; between
 // reads `buffersize` calls are in flight, one more while a read waits (API.md "Executors" map;
-// CPython 3.14 #57 test_map_buffersize_value_validation, #58 test_map_buffersize, #59
-// ..._on_multiple_iterables, #60 ..._on_infinite_iterable, #61 ..._on_multiple_infinite_iterables,
-// #62 ..._on_empty_iterable, #63 ..._without_iterable, #64 ..._when_buffer_is_full; spec §1.6.4).
+// CPython 3.14 test_map_buffersize_value_validation, test_map_buffersize,
+// ..._on_multiple_iterables, ..._on_infinite_iterable, ..._on_multiple_infinite_iterables,
+// ..._on_empty_iterable, ..._without_iterable, ..._when_buffer_is_full).
 // CountingRange counts the items read from the input.
 #include <gtest/gtest.h>
 
@@ -19,13 +19,13 @@ using namespace extest;  // NOLINT(google-build-using-namespace): the tests' voc
 
 std::string to_string(int i) { return std::to_string(i); }
 
-TEST(ExecutorMapBuffersize, ValueValidation) {  // CPython #57: 0 (and -1) -> ValueError
+TEST(ExecutorMapBuffersize, ValueValidation) {  // CPython's tests: 0 (and -1) -> ValueError
   cf::ThreadPoolExecutor pool(1);
   EXPECT_THROW((void)pool.map(to_string, std::vector<int>{1}, cf::MapOptions{.buffersize = 0}), std::invalid_argument);
   // A negative value cannot be expressed: buffersize is a std::optional<std::size_t>.
 }
 
-TEST(ExecutorMapBuffersize, Buffersize) {  // CPython #58: bs in {1, 2, 4, 8} over range(4)
+TEST(ExecutorMapBuffersize, Buffersize) {  // CPython's tests: bs in {1, 2, 4, 8} over range(4)
   cf::ThreadPoolExecutor pool(2);
   for (std::size_t bs : {1u, 2u, 4u, 8u}) {
     SCOPED_TRACE(bs);
@@ -34,14 +34,14 @@ TEST(ExecutorMapBuffersize, Buffersize) {  // CPython #58: bs in {1, 2, 4, 8} ov
   }
 }
 
-TEST(ExecutorMapBuffersize, OnMultipleIterables) {  // CPython #59
+TEST(ExecutorMapBuffersize, OnMultipleIterables) {  // CPython's tests
   cf::ThreadPoolExecutor pool(2);
   std::vector<int> ints{0, 1, 2, 3};
   EXPECT_EQ(collect(pool.map(std::plus<>{}, ints, ints, cf::MapOptions{.buffersize = 2})),
             (std::vector<int>{0, 2, 4, 6}));
 }
 
-TEST(ExecutorMapBuffersize, OnInfiniteIterable) {  // CPython #60: count(), bs=2 -> first 3 results
+TEST(ExecutorMapBuffersize, OnInfiniteIterable) {  // CPython's tests: count(), bs=2 -> first 3 results
   cf::ThreadPoolExecutor pool(2);
   cftest::Counter pulls;
   auto results = pool.map(to_string, CountingRange(pulls), cf::MapOptions{.buffersize = 2});
@@ -53,7 +53,7 @@ TEST(ExecutorMapBuffersize, OnInfiniteIterable) {  // CPython #60: count(), bs=2
   EXPECT_EQ(pulls.value(), 2 + 3) << "buffersize items at the call, then one per read";
 }
 
-TEST(ExecutorMapBuffersize, OnMultipleInfiniteIterables) {  // CPython #61: two count()s -> 0, 2, 4
+TEST(ExecutorMapBuffersize, OnMultipleInfiniteIterables) {  // CPython's tests: two count()s -> 0, 2, 4
   cf::ThreadPoolExecutor pool(2);
   cftest::Counter pulls_a;
   cftest::Counter pulls_b;
@@ -67,19 +67,19 @@ TEST(ExecutorMapBuffersize, OnMultipleInfiniteIterables) {  // CPython #61: two 
   EXPECT_EQ(pulls_a.value(), pulls_b.value());
 }
 
-TEST(ExecutorMapBuffersize, OnEmptyIterable) {  // CPython #62
+TEST(ExecutorMapBuffersize, OnEmptyIterable) {  // CPython's tests
   cf::ThreadPoolExecutor pool(1);
   auto results = pool.map(to_string, std::vector<int>{}, cf::MapOptions{.buffersize = 2});
   EXPECT_TRUE(results.begin() == results.end());
 }
 
-TEST(ExecutorMapBuffersize, WithoutIterable) {  // CPython #63
+TEST(ExecutorMapBuffersize, WithoutIterable) {  // CPython's tests
   cf::ThreadPoolExecutor pool(1);
   auto results = pool.map([] { return 1; }, cf::MapOptions{.buffersize = 2});
   EXPECT_TRUE(results.begin() == results.end());
 }
 
-TEST(ExecutorMapBuffersize, WhenBufferIsFull) {  // CPython #64: only bs items are read from the input
+TEST(ExecutorMapBuffersize, WhenBufferIsFull) {  // CPython's tests: only bs items are read from the input
   cftest::Counter pulls;
   CountingRange ints(pulls, 4);
   cf::ThreadPoolExecutor pool(2);

@@ -1,7 +1,7 @@
 // Executor::submit: returns at once with a Future of the call's result type, forwards the
 // callable and the arguments (decay-copied, invoked as rvalues: move-only ones work; member
 // function pointers with an object; std::ref for references), and stores the call's exception
-// in the future (API.md "Executors" submit; CPython #49 test_submit, #50 test_submit_keyword
+// in the future (API.md "Executors" submit; CPython's test_submit, test_submit_keyword
 // adapted to perfect forwarding).
 #include <gtest/gtest.h>
 
@@ -21,7 +21,7 @@ using namespace extest;  // NOLINT(google-build-using-namespace): the tests' voc
 
 int power(int base, int exponent) { return static_cast<int>(std::pow(base, exponent)); }
 
-TEST(ExecutorSubmit, Submit) {  // CPython #49 test_submit: submit(pow, 2, 8) == 256
+TEST(ExecutorSubmit, Submit) {  // CPython's test_submit: submit(pow, 2, 8) == 256
   cf::ThreadPoolExecutor pool(2);
   cf::Future<int> f = pool.submit(power, 2, 8);
   EXPECT_EQ(f.result(), 256);

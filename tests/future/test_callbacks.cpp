@@ -1,6 +1,6 @@
 // Done-callbacks: when and where they run, their order, and what happens when they throw
-// (API.md "cf::Future<T>" add_done_callback and decision 3; CPython #1-#8 test_done_callback_*,
-// §3.2 #24 order, #25 callback added from a callback, #30 non-std throw).
+// (API.md "cf::Future<T>" add_done_callback and decision 3; CPython's test_done_callback_*,
+// order, callback added from a callback, non-std throw).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ using testing::MatchesRegex;
 using testing::internal::CaptureStderr;
 using testing::internal::GetCapturedStderr;
 
-TEST(DoneCallback, WithResult) {  // CPython #1 test_done_callback_with_result
+TEST(DoneCallback, WithResult) {  // CPython's test_done_callback_with_result
   cf::Future<int> f;
   int seen = 0;
   f.add_done_callback([&](cf::Future<int> g) { seen = g.result(); });
@@ -29,7 +29,7 @@ TEST(DoneCallback, WithResult) {  // CPython #1 test_done_callback_with_result
   EXPECT_EQ(seen, 5);
 }
 
-TEST(DoneCallback, WithException) {  // CPython #2 test_done_callback_with_exception
+TEST(DoneCallback, WithException) {  // CPython's test_done_callback_with_exception
   cf::Future<int> f;
   std::string seen;
   f.add_done_callback([&](cf::Future<int> g) { seen = cftest::what_of(g.exception()); });
@@ -37,7 +37,7 @@ TEST(DoneCallback, WithException) {  // CPython #2 test_done_callback_with_excep
   EXPECT_EQ(seen, "test");
 }
 
-TEST(DoneCallback, WithCancel) {  // CPython #3 test_done_callback_with_cancel
+TEST(DoneCallback, WithCancel) {  // CPython's test_done_callback_with_cancel
   cf::Future<int> f;
   bool was_cancelled = false;
   f.add_done_callback([&](cf::Future<int> g) { was_cancelled = g.cancelled(); });
@@ -45,7 +45,7 @@ TEST(DoneCallback, WithCancel) {  // CPython #3 test_done_callback_with_cancel
   EXPECT_TRUE(was_cancelled);
 }
 
-TEST(DoneCallback, RaisesAndLaterCallbacksStillRun) {  // CPython #4 test_done_callback_raises; decision 3
+TEST(DoneCallback, RaisesAndLaterCallbacksStillRun) {  // CPython's test_done_callback_raises; decision 3
   cf::Future<int> f;
   bool raising_called = false;
   bool later_called = false;
@@ -64,7 +64,7 @@ TEST(DoneCallback, RaisesAndLaterCallbacksStillRun) {  // CPython #4 test_done_c
   EXPECT_EQ(f.result(), 5) << "a throwing callback does not change the future";
 }
 
-TEST(DoneCallback, NonStandardThrowIsReportedAndLaterCallbacksStillRun) {  // CPython #30; decision 3
+TEST(DoneCallback, NonStandardThrowIsReportedAndLaterCallbacksStillRun) {  // CPython's tests; decision 3
   struct NotAnException {};
   cf::Future<int> f;
   int later_calls = 0;
@@ -81,7 +81,7 @@ TEST(DoneCallback, NonStandardThrowIsReportedAndLaterCallbacksStillRun) {  // CP
                                 "int>: [^\n]*NotAnException\n"));
 }
 
-TEST(DoneCallback, AlreadySuccessfulRunsAtOnce) {  // CPython #5 test_done_callback_already_successful
+TEST(DoneCallback, AlreadySuccessfulRunsAtOnce) {  // CPython's test_done_callback_already_successful
   cf::Future<int> f;
   f.set_result(5);
   int seen = 0;
@@ -89,7 +89,7 @@ TEST(DoneCallback, AlreadySuccessfulRunsAtOnce) {  // CPython #5 test_done_callb
   EXPECT_EQ(seen, 5);
 }
 
-TEST(DoneCallback, AlreadyFailedRunsAtOnce) {  // CPython #6 test_done_callback_already_failed
+TEST(DoneCallback, AlreadyFailedRunsAtOnce) {  // CPython's test_done_callback_already_failed
   cf::Future<int> f;
   f.set_exception(std::make_exception_ptr(std::runtime_error("test")));
   std::string seen;
@@ -97,7 +97,7 @@ TEST(DoneCallback, AlreadyFailedRunsAtOnce) {  // CPython #6 test_done_callback_
   EXPECT_EQ(seen, "test");
 }
 
-TEST(DoneCallback, AlreadyCancelledRunsAtOnce) {  // CPython #7 test_done_callback_already_cancelled
+TEST(DoneCallback, AlreadyCancelledRunsAtOnce) {  // CPython's test_done_callback_already_cancelled
   cf::Future<int> f;
   EXPECT_TRUE(f.cancel());
   bool was_cancelled = false;
@@ -105,7 +105,7 @@ TEST(DoneCallback, AlreadyCancelledRunsAtOnce) {  // CPython #7 test_done_callba
   EXPECT_TRUE(was_cancelled);
 }
 
-TEST(DoneCallback, RaisesWhenAddedToFinishedFuture) {  // CPython #8 test_done_callback_raises_already_succeeded
+TEST(DoneCallback, RaisesWhenAddedToFinishedFuture) {  // CPython's test_done_callback_raises_already_succeeded
   cf::Future<int> f;
   f.set_result(5);
   CaptureStderr();
@@ -115,7 +115,7 @@ TEST(DoneCallback, RaisesWhenAddedToFinishedFuture) {  // CPython #8 test_done_c
   EXPECT_THAT(err, HasSubstr("doh!"));
 }
 
-TEST(DoneCallback, RunInTheOrderAdded) {  // CPython §3.2 #24
+TEST(DoneCallback, RunInTheOrderAdded) {  // CPython
   cf::Future<int> f;
   std::vector<int> order;
   for (int i = 0; i < 10; ++i) f.add_done_callback([&order, i](const cf::Future<int>&) { order.push_back(i); });
@@ -123,7 +123,7 @@ TEST(DoneCallback, RunInTheOrderAdded) {  // CPython §3.2 #24
   EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
 }
 
-TEST(DoneCallback, AddedFromInsideACallbackRunsImmediately) {  // CPython §3.2 #25
+TEST(DoneCallback, AddedFromInsideACallbackRunsImmediately) {  // CPython
   cf::Future<int> f;
   std::vector<std::string> order;
   f.add_done_callback([&](cf::Future<int> g) {
@@ -136,7 +136,7 @@ TEST(DoneCallback, AddedFromInsideACallbackRunsImmediately) {  // CPython §3.2 
   EXPECT_EQ(order, (std::vector<std::string>{"first", "nested", "first-end", "second"}));
 }
 
-TEST(DoneCallback, RunInTheCompletingThreadOrAtOnceInTheCaller) {  // API.md add_done_callback; spec §1.4 thread rule
+TEST(DoneCallback, RunInTheCompletingThreadOrAtOnceInTheCaller) {  // API.md add_done_callback; CPython: thread rule
   cf::Future<int> f;
   std::thread::id ran_in;
   f.add_done_callback([&](const cf::Future<int>&) { ran_in = std::this_thread::get_id(); });
@@ -150,7 +150,7 @@ TEST(DoneCallback, RunInTheCompletingThreadOrAtOnceInTheCaller) {  // API.md add
   EXPECT_EQ(late_ran_in, std::this_thread::get_id());
 }
 
-TEST(DoneCallback, CancelRunsCallbacksInTheCancellingThread) {  // CPython §1.4 cancel(): callbacks in the caller
+TEST(DoneCallback, CancelRunsCallbacksInTheCancellingThread) {  // CPython: cancel(): callbacks in the caller
   cf::Future<int> f;
   std::thread::id ran_in;
   f.add_done_callback([&](const cf::Future<int>&) { ran_in = std::this_thread::get_id(); });

@@ -1,6 +1,6 @@
 // describe()/operator<< (Python's repr) and the InvalidStateError messages built from it
-// (API.md "cf::Future<T>" describe; CPython #9 test_repr, #20 test_multiple_set_result,
-// #21 test_multiple_set_exception; spec §1.3 message "FINISHED: <Future at 0x… state=finished
+// (API.md "cf::Future<T>" describe; CPython's test_repr, test_multiple_set_result,
+// test_multiple_set_exception; CPython: message "FINISHED: <Future at 0x… state=finished
 // returned int>").
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -27,7 +27,7 @@ std::string repr_regex(const std::string& tail) {
   return regex;
 }
 
-TEST(FutureDescribe, ReprOfEveryState) {  // CPython #9 test_repr
+TEST(FutureDescribe, ReprOfEveryState) {  // CPython's test_repr
   EXPECT_THAT(make_future(FState::Pending).describe(), MatchesRegex(repr_regex("pending")));
   EXPECT_THAT(make_future(FState::Running).describe(), MatchesRegex(repr_regex("running")));
   EXPECT_THAT(make_future(FState::Cancelled).describe(), MatchesRegex(repr_regex("cancelled")));
@@ -36,7 +36,7 @@ TEST(FutureDescribe, ReprOfEveryState) {  // CPython #9 test_repr
   EXPECT_THAT(make_future(FState::Failed).describe(), MatchesRegex(repr_regex("finished raised cftest::OSError")));
 }
 
-TEST(FutureDescribe, ReprNamesResultAndExceptionTypes) {  // CPython #9: "returned <type>", "raised <type>"
+TEST(FutureDescribe, ReprNamesResultAndExceptionTypes) {  // CPython's tests: "returned <type>", "raised <type>"
   cf::Future<void> v;
   v.set_result();
   EXPECT_THAT(v.describe(), MatchesRegex(repr_regex("finished returned void")));
@@ -71,7 +71,7 @@ TEST(FutureDescribe, StreamOperatorPrintsDescribe) {  // API.md describe()/opera
   EXPECT_EQ(erased.str(), f.describe());
 }
 
-TEST(FutureInvalidState, MultipleSetResult) {  // CPython #20 test_multiple_set_result
+TEST(FutureInvalidState, MultipleSetResult) {  // CPython's test_multiple_set_result
   cf::Future<int> f;
   f.set_result(1);
   try {
@@ -84,7 +84,7 @@ TEST(FutureInvalidState, MultipleSetResult) {  // CPython #20 test_multiple_set_
   EXPECT_EQ(f.result(), 1) << "the first result stays";
 }
 
-TEST(FutureInvalidState, MultipleSetException) {  // CPython #21 test_multiple_set_exception
+TEST(FutureInvalidState, MultipleSetException) {  // CPython's test_multiple_set_exception
   cf::Future<int> f;
   auto first = std::make_exception_ptr(std::invalid_argument("first"));
   f.set_exception(first);
@@ -98,7 +98,7 @@ TEST(FutureInvalidState, MultipleSetException) {  // CPython #21 test_multiple_s
   EXPECT_EQ(cftest::what_of(f.exception()), "first");
 }
 
-TEST(FutureInvalidState, MessagesNameTheCurrentState) {  // spec §1.3 '{state}: {repr}'
+TEST(FutureInvalidState, MessagesNameTheCurrentState) {  // CPython: '{state}: {repr}'
   auto cancelled = make_future(FState::Cancelled);
   try {
     cancelled.set_result(1);

@@ -1,7 +1,7 @@
 // Races on one future: callbacks added while it completes run exactly once; concurrent
 // completions (set_result, set_exception, cancel) have exactly one winner; cancel racing with
 // set_running_or_notify_cancel has exactly one winner; result() waiters racing with the
-// completion all wake (API.md "Every member may be called from any thread"; spec §2.2; the
+// completion all wake (API.md "Every member may be called from any thread"; CPython: ; the
 // issue's race list). Threads are lined up with std::barrier, never with sleeps.
 #include <gtest/gtest.h>
 
@@ -89,7 +89,7 @@ TEST(FutureRaces, ConcurrentCompletionsHaveExactlyOneWinner) {
   }
 }
 
-TEST(FutureRaces, CancelRacingWithSetRunningHasExactlyOneWinner) {  // §2.1: PENDING row
+TEST(FutureRaces, CancelRacingWithSetRunningHasExactlyOneWinner) {  // the state table, row PENDING
   for (int i = 0; i < kIterations; ++i) {
     cf::Future<int> f;
     std::barrier start(2);

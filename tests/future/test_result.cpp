@@ -1,7 +1,7 @@
 // Future::result() and exception(): waiting across threads, timeouts of any duration type,
 // Future<void>, move-only results, and result identity (API.md "cf::Future<T>" result/exception;
-// CPython #16 test_result_with_success, #17 test_result_with_cancel, #19
-// test_exception_with_success, #29 result identity; spec §5.8 steady-clock deadlines).
+// CPython's test_result_with_success, test_result_with_cancel,
+// test_exception_with_success, result identity; CPython: steady-clock deadlines).
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -17,21 +17,21 @@ namespace {
 namespace cf = concurrent::futures;
 using namespace std::chrono_literals;
 
-TEST(FutureResult, ResultWithSuccessFromAnotherThread) {  // CPython #16 test_result_with_success
+TEST(FutureResult, ResultWithSuccessFromAnotherThread) {  // CPython's test_result_with_success
   cf::Future<int> f;
   std::thread setter([f] { f.set_result(42); });
   EXPECT_EQ(f.result(5s), 42);
   setter.join();
 }
 
-TEST(FutureResult, ResultWithCancelFromAnotherThread) {  // CPython #17 test_result_with_cancel
+TEST(FutureResult, ResultWithCancelFromAnotherThread) {  // CPython's test_result_with_cancel
   cf::Future<int> f;
   std::thread canceller([f] { EXPECT_TRUE(f.cancel()); });
   EXPECT_THROW(f.result(5s), cf::CancelledError);
   canceller.join();
 }
 
-TEST(FutureResult, ExceptionWithSuccessFromAnotherThread) {  // CPython #19 test_exception_with_success
+TEST(FutureResult, ExceptionWithSuccessFromAnotherThread) {  // CPython's test_exception_with_success
   cf::Future<int> f;
   std::thread setter([f] { f.set_exception(std::make_exception_ptr(cftest::OSError())); });
   auto error = f.exception(5s);
@@ -40,7 +40,7 @@ TEST(FutureResult, ExceptionWithSuccessFromAnotherThread) {  // CPython #19 test
   EXPECT_THROW(std::rethrow_exception(error), cftest::OSError);
 }
 
-TEST(FutureResult, AllBlockedWaitersWakeOnCompletion) {  // §2.2 channel 1: notify_all
+TEST(FutureResult, AllBlockedWaitersWakeOnCompletion) {  // waiters wake with notify_all
   cf::Future<std::string> f;
   cftest::Counter woke;
   std::vector<std::thread> waiters;
@@ -55,7 +55,7 @@ TEST(FutureResult, AllBlockedWaitersWakeOnCompletion) {  // §2.2 channel 1: not
   EXPECT_EQ(woke.value(), 8);
 }
 
-TEST(FutureResult, SameExceptionObjectEachTime) {  // CPython #29 result identity
+TEST(FutureResult, SameExceptionObjectEachTime) {  // CPython's tests result identity
   cf::Future<int> f;
   auto error = std::make_exception_ptr(std::runtime_error("boom"));
   f.set_exception(error);
@@ -142,7 +142,7 @@ TEST(FutureResult, TimeoutsOfAnyDurationType) {  // API.md: timeout is any std::
   expect_waits_at_least(std::chrono::nanoseconds(50'000'000), 50ms);
 }
 
-TEST(FutureResult, ZeroAndNegativeTimeoutsOnlyCheck) {  // CPython §1.4: timeout <= 0 -> TimeoutError if not done
+TEST(FutureResult, ZeroAndNegativeTimeoutsOnlyCheck) {  // CPython: timeout <= 0 -> TimeoutError if not done
   cf::Future<int> f;
   for (auto timeout : {0ns, -1ns, std::chrono::nanoseconds(-1s), std::chrono::nanoseconds::min()}) {
     const auto took = cftest::elapsed([&] { EXPECT_THROW(f.result(timeout), cf::TimeoutError); });
@@ -156,7 +156,7 @@ TEST(FutureResult, ZeroAndNegativeTimeoutsOnlyCheck) {  // CPython §1.4: timeou
   EXPECT_EQ(f.result(std::chrono::hours::min()), 3);
 }
 
-TEST(FutureResult, HugeTimeoutsDoNotOverflow) {  // §5.8: saturate, never wrap into the past
+TEST(FutureResult, HugeTimeoutsDoNotOverflow) {  // saturate, never wrap into the past
   cf::Future<int> pending;
   cf::Future<int> outcome;
   std::thread waiter([&] {

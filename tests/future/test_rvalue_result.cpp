@@ -45,7 +45,7 @@ struct Tracked {
   Tracked& operator=(Tracked&&) = delete;
 };
 
-TEST(FutureRvalueResult, ReferenceToATemporarysResultStaysValid) {  // issue 14 bug 6 (ASan: heap-use-after-free)
+TEST(FutureRvalueResult, ReferenceToATemporarysResultStaysValid) {  // a first user's report (ASan: heap-use-after-free)
   // The temporary is the future's only handle: with a reference into its state, the state
   // would be freed at the end of the line.
   const auto& text = finished_with(std::string(1000, 'x')).result();
@@ -60,7 +60,7 @@ TEST(FutureRvalueResult, ReferenceToATemporarysResultStaysValid) {  // issue 14 
   }
 }
 
-TEST(FutureRvalueResult, MoveOnlyResultComesOutOfATemporary) {  // issue 14 bug 6: unique_ptr results
+TEST(FutureRvalueResult, MoveOnlyResultComesOutOfATemporary) {  // a first user's report: unique_ptr results
   cf::ThreadPoolExecutor pool(2);
   // Many times: the pool's worker still holds the task for a moment after completing it.
   for (int i = 0; i < 2000; ++i) {
@@ -152,7 +152,8 @@ TEST(FutureRvalueResult, MovingOutNeverRacesAReaderOfAnotherHandle) {  // for Th
   }
 }
 
-TEST(FutureTimeoutMessage, SaysWhatTimedOutAfterHowLongAndTheState) {  // issue 14: "timed out" said nothing
+TEST(FutureTimeoutMessage,
+     SaysWhatTimedOutAfterHowLongAndTheState) {  // a first user's report: "timed out" said nothing
   cf::Future<int> f;
   try {
     (void)f.result(20ms);

@@ -1,5 +1,5 @@
 // The Future state machine: every method in every state (API.md "cf::Future<T>"; CPython
-// spec §2.1 transition table; catalogue §3.1 #11-#15, #18, #23 and §3.2 #26-#28). The six
+// test_future.py, with the state table of detail/state.hpp). The six
 // states are CPython's fixtures: PENDING, RUNNING, CANCELLED, CANCELLED_AND_NOTIFIED (cancelled,
 // then set_running_or_notify_cancel), FINISHED with a result, FINISHED with an exception.
 #include <gtest/gtest.h>
@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 bool is_done_state(FState s) { return s != FState::Pending && s != FState::Running; }
 bool is_cancelled_state(FState s) { return s == FState::Cancelled || s == FState::CancelledNotified; }
 
-TEST(FutureStateMachine, CancelInEveryState) {  // CPython #11 test_cancel, #28 cancel twice
+TEST(FutureStateMachine, CancelInEveryState) {  // CPython's test_cancel, cancel twice
   const std::map<FState, bool> returns{{FState::Pending, true},   {FState::Running, false},
                                        {FState::Cancelled, true}, {FState::CancelledNotified, true},
                                        {FState::Finished, false}, {FState::Failed, false}};
@@ -38,28 +38,28 @@ TEST(FutureStateMachine, CancelInEveryState) {  // CPython #11 test_cancel, #28 
   }
 }
 
-TEST(FutureStateMachine, CancelledInEveryState) {  // CPython #12 test_cancelled
+TEST(FutureStateMachine, CancelledInEveryState) {  // CPython's test_cancelled
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     EXPECT_EQ(make_future(s).cancelled(), is_cancelled_state(s));
   }
 }
 
-TEST(FutureStateMachine, DoneInEveryState) {  // CPython #13 test_done
+TEST(FutureStateMachine, DoneInEveryState) {  // CPython's test_done
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     EXPECT_EQ(make_future(s).done(), is_done_state(s));
   }
 }
 
-TEST(FutureStateMachine, RunningInEveryState) {  // CPython #14 test_running
+TEST(FutureStateMachine, RunningInEveryState) {  // CPython's test_running
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     EXPECT_EQ(make_future(s).running(), s == FState::Running);
   }
 }
 
-TEST(FutureStateMachine, ResultWithZeroTimeoutInEveryState) {  // CPython #15 test_result_with_timeout
+TEST(FutureStateMachine, ResultWithZeroTimeoutInEveryState) {  // CPython's test_result_with_timeout
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     auto f = make_future(s);
@@ -85,7 +85,7 @@ TEST(FutureStateMachine, ResultWithZeroTimeoutInEveryState) {  // CPython #15 te
   }
 }
 
-TEST(FutureStateMachine, ExceptionWithZeroTimeoutInEveryState) {  // CPython #18 test_exception_with_timeout
+TEST(FutureStateMachine, ExceptionWithZeroTimeoutInEveryState) {  // CPython's test_exception_with_timeout
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     auto f = make_future(s);
@@ -111,7 +111,7 @@ TEST(FutureStateMachine, ExceptionWithZeroTimeoutInEveryState) {  // CPython #18
   }
 }
 
-TEST(FutureStateMachine, SetRunningOrNotifyCancelInEveryState) {  // CPython #26; §2.1
+TEST(FutureStateMachine, SetRunningOrNotifyCancelInEveryState) {  // CPython's tests; the state table
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     auto f = make_future(s);
@@ -137,7 +137,7 @@ TEST(FutureStateMachine, SetRunningOrNotifyCancelInEveryState) {  // CPython #26
   }
 }
 
-TEST(FutureStateMachine, SetResultInEveryState) {  // CPython #20, #27; §2.1
+TEST(FutureStateMachine, SetResultInEveryState) {  // CPython's tests; the state table
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     auto f = make_future(s);
@@ -159,7 +159,7 @@ TEST(FutureStateMachine, SetResultInEveryState) {  // CPython #20, #27; §2.1
   }
 }
 
-TEST(FutureStateMachine, SetExceptionInEveryState) {  // CPython #21, #27; §2.1
+TEST(FutureStateMachine, SetExceptionInEveryState) {  // CPython's tests; the state table
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     auto f = make_future(s);
@@ -182,7 +182,7 @@ TEST(FutureStateMachine, SetExceptionInEveryState) {  // CPython #21, #27; §2.1
   }
 }
 
-TEST(FutureStateMachine, AddDoneCallbackInEveryState) {  // §2.1 row add_done_callback; #5-#7
+TEST(FutureStateMachine, AddDoneCallbackInEveryState) {  // the state table, row add_done_callback
   for (FState s : kAllStates) {
     SCOPED_TRACE(name_of(s));
     auto f = make_future(s);
@@ -202,7 +202,7 @@ TEST(FutureStateMachine, AddDoneCallbackInEveryState) {  // §2.1 row add_done_c
   }
 }
 
-TEST(FutureStateMachine, CancelRunsCallbacksOnceAndSetRunningDoesNotRerunThem) {  // #3, #28; §2.2
+TEST(FutureStateMachine, CancelRunsCallbacksOnceAndSetRunningDoesNotRerunThem) {  // the state table
   cf::Future<int> f;
   int calls = 0;
   f.add_done_callback([&](const cf::Future<int>&) { ++calls; });
@@ -213,7 +213,7 @@ TEST(FutureStateMachine, CancelRunsCallbacksOnceAndSetRunningDoesNotRerunThem) {
   EXPECT_EQ(calls, 1);
 }
 
-TEST(FutureStateMachine, NullExceptionIsRejectedAndFalsyExceptionsStillRaise) {  // CPython #23 gh-132063
+TEST(FutureStateMachine, NullExceptionIsRejectedAndFalsyExceptionsStillRaise) {  // CPython's tests gh-132063
   cf::Future<int> f;
   EXPECT_THROW(f.set_exception(nullptr), std::invalid_argument);
   EXPECT_FALSE(f.done()) << "a rejected set_exception leaves the future pending";
@@ -228,7 +228,8 @@ TEST(FutureStateMachine, NullExceptionIsRejectedAndFalsyExceptionsStillRaise) { 
   }
 }
 
-TEST(FutureStateMachine, ResultWaitsInEveryPendingLikeStateAndWakesOnEveryCompletion) {  // §2.2 channel 1
+TEST(FutureStateMachine,
+     ResultWaitsInEveryPendingLikeStateAndWakesOnEveryCompletion) {  // waiters wake on every completion
   // result() blocked in another thread is woken by set_result, set_exception and cancel.
   for (int how = 0; how < 3; ++how) {
     SCOPED_TRACE(how);

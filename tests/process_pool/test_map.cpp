@@ -1,5 +1,5 @@
 // cf::ProcessPoolExecutor::map, with and without chunksize and buffersize (CPython
-// executor.py test_map*, test_process_pool.py #101, test_shutdown.py #84, #85).
+// executor.py test_map*, test_process_pool.py test_shutdown.py ).
 #include <gtest/gtest.h>
 
 #include <cfutures/cfutures.hpp>
@@ -45,7 +45,7 @@ using cftest::collect;
 
 }  // namespace
 
-TEST(ProcessPoolMap, MatchesBuiltinMapForEveryChunksize) {  // CPython test_map, #101
+TEST(ProcessPoolMap, MatchesBuiltinMapForEveryChunksize) {  // CPython test_map,
   cf::ProcessPoolExecutor pool(2);
   std::vector<long> bases(40);
   std::vector<int> exps(40);
@@ -72,7 +72,7 @@ TEST(ProcessPoolMap, ZeroChunksizeOrBuffersizeIsAnError) {
   EXPECT_THROW(pool.map(pp::square, std::vector{1}, cf::MapOptions{.buffersize = 0}), std::invalid_argument);
 }
 
-TEST(ProcessPoolMap, ExceptionFailsItsPositionAndMapContinues) {  // CPython #52, #52b (main)
+TEST(ProcessPoolMap, ExceptionFailsItsPositionAndMapContinues) {  // CPython's tests, (main)
   cf::ProcessPoolExecutor pool(2);
   auto range = pool.map(pp::divide, std::vector{4, 6, 8}, std::vector{2, 0, 4});
   auto it = range.begin();
@@ -85,7 +85,7 @@ TEST(ProcessPoolMap, ExceptionFailsItsPositionAndMapContinues) {  // CPython #52
   EXPECT_TRUE(it == range.end());
 }
 
-// CPython #52b fails the whole chunk where one call throws; here each position of a chunk keeps
+// CPython's testsb fails the whole chunk where one call throws; here each position of a chunk keeps
 // its own outcome (API.md "Thread pool map with chunks", the same for every pool).
 TEST(ProcessPoolMap, ExceptionInAChunkFailsOnlyItsPosition) {
   cf::ProcessPoolExecutor pool(2);
@@ -103,7 +103,7 @@ TEST(ProcessPoolMap, ExceptionInAChunkFailsOnlyItsPosition) {
   EXPECT_EQ(position, 9);
 }
 
-TEST(ProcessPoolMap, Timeout) {  // CPython #53
+TEST(ProcessPoolMap, Timeout) {  // CPython's tests
   cf::ProcessPoolExecutor pool(2);
   std::vector<int> results;
   auto range = pool.map(pp::sleep_ms, std::vector{0, 0, 1500}, cf::MapOptions{.timeout = 300ms});
@@ -116,7 +116,7 @@ TEST(ProcessPoolMap, Timeout) {  // CPython #53
   EXPECT_TRUE(range.begin() == range.end());  // 3.14+: the range ends after a timeout
 }
 
-TEST(ProcessPoolMap, Buffersize) {  // CPython #58, #59, #62, #63
+TEST(ProcessPoolMap, Buffersize) {  // CPython's tests, ,
   cf::ProcessPoolExecutor pool(2);
   for (std::size_t bs : {1u, 2u, 4u, 8u}) {
     EXPECT_EQ(collect(pool.map(to_text, std::vector{0, 1, 2, 3}, cf::MapOptions{.buffersize = bs})),
@@ -130,7 +130,7 @@ TEST(ProcessPoolMap, Buffersize) {  // CPython #58, #59, #62, #63
   EXPECT_TRUE(collect(pool.map([] { return 1; })).empty());
 }
 
-TEST(ProcessPoolMap, BuffersizeOnEndlessInput) {  // CPython #60, #61, #64
+TEST(ProcessPoolMap, BuffersizeOnEndlessInput) {  // CPython's tests, ,
   cf::ProcessPoolExecutor pool(2);
   long reads = 0;
   {
@@ -179,7 +179,7 @@ TEST(ProcessPoolMap, VoidFunctionYieldsAPositionPerCall) {
 // deserialize, or a result the caller cannot, fails its position and the rest of the chunk
 // (where the next value starts is unknown); a result the worker cannot serialize fails its
 // position alone.
-TEST(ProcessPoolMap, SerializationErrorFailsAsLittleAsCanBeToldApart) {  // CPython #124, #126, #129, #130
+TEST(ProcessPoolMap, SerializationErrorFailsAsLittleAsCanBeToldApart) {  // CPython's tests, ,
   using pp::Trap;
   cf::ProcessPoolExecutor pool(2);
   struct Case {
@@ -218,7 +218,7 @@ TEST(ProcessPoolMap, SerializationErrorFailsAsLittleAsCanBeToldApart) {  // CPyt
   EXPECT_EQ(pool.submit(pp::square, 3).result(), 9);
 }
 
-TEST(ProcessPoolMap, DestroyingTheRangeCancelsWhatHasNotStarted) {  // CPython #55
+TEST(ProcessPoolMap, DestroyingTheRangeCancelsWhatHasNotStarted) {  // CPython's tests
   cf::ProcessPoolExecutor pool(1);
   std::vector<int> inputs(20, 250);
   {
@@ -233,14 +233,14 @@ TEST(ProcessPoolMap, DestroyingTheRangeCancelsWhatHasNotStarted) {  // CPython #
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2500ms);
 }
 
-TEST(ProcessPoolMap, ShutdownRightAfterMap) {  // CPython #65, issue 12456
+TEST(ProcessPoolMap, ShutdownRightAfterMap) {  // CPython bpo-12456
   cf::ProcessPoolExecutor pool(2);
   auto range = pool.map(to_text, std::vector<int>(3, 2));
   pool.shutdown();
   EXPECT_EQ(collect(range), (std::vector<std::string>(3, "2")));
 }
 
-TEST(ProcessPoolMap, ScopeEndsThePool) {  // CPython #84 (context manager)
+TEST(ProcessPoolMap, ScopeEndsThePool) {  // CPython's tests (context manager)
   std::vector<int> got;
   {
     cf::ProcessPoolExecutor pool(2);
@@ -249,7 +249,7 @@ TEST(ProcessPoolMap, ScopeEndsThePool) {  // CPython #84 (context manager)
   EXPECT_EQ(got, (std::vector{5, 4, 3, 2, 1, 0, 1, 2, 3, 4}));
 }
 
-TEST(ProcessPoolMap, RangeOutlivesThePool) {  // CPython #85 (test_del_shutdown)
+TEST(ProcessPoolMap, RangeOutlivesThePool) {  // CPython's tests (test_del_shutdown)
   auto make = [] {
     cf::ProcessPoolExecutor pool(2);
     return pool.map(pp::square, std::vector{1, 2, 3, 4, 5, 6}, cf::MapOptions{.chunksize = 2});

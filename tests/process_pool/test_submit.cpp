@@ -1,5 +1,5 @@
 // cf::ProcessPoolExecutor::submit: results, what crosses, exceptions coming back
-// (API.md "cf::ProcessPoolExecutor"; CPython test_process_pool.py #49, #102, #104, and
+// (API.md "cf::ProcessPoolExecutor"; CPython test_process_pool.py and
 // executor.py test_submit).
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -46,7 +46,7 @@ struct Unregistered : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A value whose destructor, in the worker, leaves a mark on disk (CPython #104).
+// A value whose destructor, in the worker, leaves a mark on disk (as CPython tests it).
 struct Probe {
   std::string path;
   template <class Archive>
@@ -200,7 +200,7 @@ TEST(ProcessPoolSubmit, RegisteredExceptionsKeepTheirType) {
   }
 }
 
-TEST(ProcessPoolSubmit, OtherExceptionsArriveAsRemoteError) {  // CPython #102, test_traceback
+TEST(ProcessPoolSubmit, OtherExceptionsArriveAsRemoteError) {  // CPython's tests, test_traceback
   cf::ProcessPoolExecutor pool(1);
   const pid_t worker = pool.submit(pp::worker_pid).result();
   try {
@@ -229,7 +229,7 @@ TEST(ProcessPoolSubmit, OtherExceptionsArriveAsRemoteError) {  // CPython #102, 
   EXPECT_EQ(pool.submit(pp::square, 3).result(), 9);  // the pool is fine
 }
 
-TEST(ProcessPoolSubmit, ArgumentsAreDestroyedInTheWorkerAfterTheCall) {  // CPython #104
+TEST(ProcessPoolSubmit, ArgumentsAreDestroyedInTheWorkerAfterTheCall) {  // CPython's tests
   const std::string path = temp_path("cf_probe");
   cf::ProcessPoolExecutor pool(1);
   const pid_t worker = pool.submit(use_probe, Probe{path}).result();
@@ -239,7 +239,7 @@ TEST(ProcessPoolSubmit, ArgumentsAreDestroyedInTheWorkerAfterTheCall) {  // CPyt
   std::filesystem::remove(path + "." + std::to_string(getpid()));
 }
 
-TEST(ProcessPoolSubmit, NoStaleReferences) {  // CPython #66: the pool keeps nothing of a finished call
+TEST(ProcessPoolSubmit, NoStaleReferences) {  // CPython's tests: the pool keeps nothing of a finished call
   cf::ProcessPoolExecutor pool(1);
   auto f = pool.submit(pp::square, 4);
   EXPECT_EQ(f.result(), 16);

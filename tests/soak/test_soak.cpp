@@ -1,4 +1,4 @@
-// Soak (issue 6): the stress mix of tests/stress, round after round on fresh pools, for a set
+// Soak: the stress mix of tests/stress, round after round on fresh pools, for a set
 // time, reporting throughput and resident memory as it goes, so that slow leaks show. Not part
 // of CI (label "soak"); run it with
 //

@@ -1,4 +1,4 @@
-// Fault injection for cf::ProcessPoolExecutor (issue 6): a fault at every step of a call's
+// Fault injection for cf::ProcessPoolExecutor: a fault at every step of a call's
 // journey -- encode the arguments, send them, receive them, decode them, run, encode the
 // result, send it back, decode it -- and during start, worker recycling (max_tasks_per_child)
 // and shutdown. The faults: the step throws, the worker exits, crashes (SIGSEGV), is killed
@@ -546,7 +546,7 @@ TEST(ProcessPoolFaults, ForkServerKilled) {
 // Recycling (max_tasks_per_child).
 
 // Replacement workers cannot be spawned: the calls waiting for one fail with
-// BrokenProcessPool instead of waiting forever (CPython gh-115634 family, test #114).
+// BrokenProcessPool instead of waiting forever (CPython gh-115634 family, test ).
 TEST(ProcessPoolFaults, RecycledWorkerCannotBeReplaced) {
   ++scenarios;
   namespace hook = cf::detail::process::testing;
@@ -614,7 +614,7 @@ TEST(ProcessPoolFaults, WorkerDiesAroundRecycling) {
 
 // Recycling with an immediate shutdown(wait=false), then with kill_workers() racing: every
 // call ends with its value (shutdown) or value/cancelled/broken (kill), none hangs (CPython
-// tests #111, #113, #115).
+// tests ).
 TEST(ProcessPoolFaults, RecyclingRacesShutdownAndKill) {
   ++scenarios;
   for (int rep = 0; rep < reps() * 2; ++rep) {
@@ -679,7 +679,7 @@ TEST(ProcessPoolFaults, WorkerDiesDuringShutdownWait) {
 
 // Faults in calls still running after shutdown(wait=false): a result that cannot be encoded
 // fails its call with SerializationError, a dying worker breaks the pool; the pool's thread
-// and processes still end (the leak listener checks), nothing hangs (CPython test #131).
+// and processes still end (the leak listener checks), nothing hangs (CPython test ).
 TEST(ProcessPoolFaults, FaultsAfterShutdownWithoutWait) {
   for (int fault : {kThrow, kExit, kKill}) {
     ++scenarios;

@@ -1,4 +1,4 @@
-// The stress mix on cf::ProcessPoolExecutor (issue 6): the same random mixes as for the thread
+// The stress mix on cf::ProcessPoolExecutor: the same random mixes as for the thread
 // pool (see stress_mix.hpp for the invariants), with tasks running in worker processes, maps
 // in chunks, and a quarter of the pools recycling workers (max_tasks_per_child). Reproduce a
 // failure with the CFUTURES_STRESS_SEED it prints.

@@ -1,4 +1,4 @@
-// Targeted races (issue 6): each test lines two or three threads up on a barrier so that the
+// Targeted races: each test lines two or three threads up on a barrier so that the
 // operations under test start together, repeats that many times, and checks the outcome of
 // every repetition. Complements the random mix (test_thread_pool_stress.cpp), which finds the
 // races; these pin each one down and make a regression fail in milliseconds.

@@ -1,4 +1,4 @@
-// The stress mix on cf::ThreadPoolExecutor (issue 6): random mixes of every operation from
+// The stress mix on cf::ThreadPoolExecutor: random mixes of every operation from
 // several threads, with shutdown(wait, cancel_futures) racing with them; see stress_mix.hpp
 // for the invariants checked. Reproduce a failure with the CFUTURES_STRESS_SEED it prints.
 #include <gtest/gtest.h>

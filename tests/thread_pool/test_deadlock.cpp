@@ -3,7 +3,7 @@
 // pool down; tasks that wait on other tasks of the same pool while workers are free (API.md
 // "Executors" shutdown and decision 4; thread_pool.hpp: "Called from one of this pool's own
 // tasks with wait=true, it waits for the other workers and lets the calling one finish on its
-// own"; spec §1.7 "shutdown() from inside one of the pool's own tasks"). A hang fails through
+// own"; CPython: "shutdown() from inside one of the pool's own tasks"). A hang fails through
 // the CTest timeout and the watchdog.
 #include <gtest/gtest.h>
 
@@ -36,7 +36,7 @@ TEST(ThreadPoolDeadlock, ShutdownWaitFromInsideOwnTask) {
   EXPECT_THROW(pool.submit([] {}), cf::ExecutorShutdown);
 }
 
-TEST(ThreadPoolDeadlock, ShutdownNoWaitFromInsideOwnTask) {  // spec §1.7: "with wait=False it is fine"
+TEST(ThreadPoolDeadlock, ShutdownNoWaitFromInsideOwnTask) {  // CPython: "with wait=False it is fine"
   cf::ThreadPoolExecutor pool(1);
   auto self = pool.submit([&pool] {
     pool.shutdown(/*wait=*/false);
@@ -102,7 +102,7 @@ TEST(ThreadPoolDeadlock, TaskWaitingOnAnotherTaskWithAFreeWorker) {  // the docu
 }
 
 TEST(ThreadPoolDeadlock,
-     SubmitFromATaskDuringShutdownIsRefused) {  // spec §1.7 "Submit from a worker while shutting down"
+     SubmitFromATaskDuringShutdownIsRefused) {  // CPython: "Submit from a worker while shutting down"
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
   cftest::Counter started;

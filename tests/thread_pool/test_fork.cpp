@@ -1,7 +1,7 @@
 // fork() and the thread pool: a child forked from inside a pool task, or while a pool is busy,
 // can create and use a fresh pool and exit cleanly (no inherited lock or thread list makes it
-// hang or join the parent's threads) (CPython #73 test_hang_global_shutdown_lock, bpo-45021;
-// #74 test_process_fork_from_a_threadpool, bpo-43944).
+// hang or join the parent's threads) (CPython's test_hang_global_shutdown_lock, bpo-45021;
+// test_process_fork_from_a_threadpool, bpo-43944).
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,14 +37,14 @@ int wait_exit_code(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(ThreadPoolFork, ProcessForkFromAThreadPool) {  // CPython #74
+TEST(ThreadPoolFork, ProcessForkFromAThreadPool) {  // CPython's tests
   CFTEST_SKIP_FORK_UNDER_TSAN();
   cf::ThreadPoolExecutor pool(1);
   auto exit_code = pool.submit([] { return wait_exit_code(fork_child_using_a_fresh_pool()); });
   EXPECT_EQ(exit_code.result(), 0);
 }
 
-TEST(ThreadPoolFork, ForkWhileAPoolIsBusy) {  // CPython #73 (50 forks there)
+TEST(ThreadPoolFork, ForkWhileAPoolIsBusy) {  // CPython's tests (50 forks there)
   CFTEST_SKIP_FORK_UNDER_TSAN();
   cf::ThreadPoolExecutor busy(4);
   cftest::Gate gate;

@@ -1,8 +1,8 @@
 // ThreadPoolOptions::initializer: runs once at the start of each worker thread, before any
 // task; if it throws, the pool is broken: pending and later work fail with BrokenThreadPool
 // and the failure is reported on stderr (API.md "cf::ThreadPoolExecutor"; CPython test_init.py
-// #93 InitializerMixin.test_initializer, #94 FailingInitializerMixin.test_initializer; spec
-// §1.7 "initializer").
+// InitializerMixin.test_initializer, FailingInitializerMixin.test_initializer; CPython's docs,
+// "initializer").
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -26,7 +26,7 @@ using testing::internal::GetCapturedStderr;
 
 thread_local std::string tl_initialized;  // what the initializer left for the tasks of its thread
 
-TEST(ThreadPoolInitializer, Initializer) {  // CPython #93: every task sees 'initialized'
+TEST(ThreadPoolInitializer, Initializer) {  // CPython's tests: every task sees 'initialized'
   std::mutex mutex;
   std::multiset<std::thread::id> initialized_threads;
   cf::ThreadPoolExecutor pool(cf::ThreadPoolOptions{.max_workers = 2, .initializer = [&] {
@@ -67,7 +67,7 @@ TEST(ThreadPoolInitializer, RunsOncePerWorkerBeforeItsTasks) {
   EXPECT_EQ(initializer_runs.load(), 3) << "not again for later tasks";
 }
 
-TEST(ThreadPoolInitializer, FailingInitializerBreaksThePool) {  // CPython #94
+TEST(ThreadPoolInitializer, FailingInitializerBreaksThePool) {  // CPython's tests
   CaptureStderr();
   {
     cf::ThreadPoolExecutor pool(cf::ThreadPoolOptions{
@@ -94,7 +94,7 @@ TEST(ThreadPoolInitializer, FailingInitializerBreaksThePool) {  // CPython #94
   EXPECT_THAT(err, HasSubstr("error in initializer"));
 }
 
-TEST(ThreadPoolInitializer, FailingInitializerFailsEveryQueuedFuture) {  // spec §1.7 "the work queue is drained"
+TEST(ThreadPoolInitializer, FailingInitializerFailsEveryQueuedFuture) {  // CPython: "the work queue is drained"
   CaptureStderr();
   std::vector<cf::Future<int>> fs;
   {

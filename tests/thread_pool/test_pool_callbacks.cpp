@@ -1,7 +1,7 @@
 // Done-callbacks on thread-pool futures: they run in the worker that completed the task, once,
 // in order; a callback that throws anything (a std::exception or not) is reported on stderr and
-// never kills a worker, so a 1-worker pool keeps working (API.md decision 3; CPython §1.4:
-// a BaseException from a callback kills a ThreadPoolExecutor worker for good; spec §3.2 #30).
+// never kills a worker, so a 1-worker pool keeps working (API.md decision 3; CPython:
+// a BaseException from a callback kills a ThreadPoolExecutor worker for good).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -48,7 +48,7 @@ TEST(ThreadPoolCallbacks, ThrowingCallbacksNeverKillAWorker) {  // decision 3
   EXPECT_EQ(pool.worker_count(), 1u);
 }
 
-TEST(ThreadPoolCallbacks, RunInTheWorkerThatCompletedTheTask) {  // spec §1.4 callback thread rule [verified]
+TEST(ThreadPoolCallbacks, RunInTheWorkerThatCompletedTheTask) {  // CPython: callback thread rule [verified]
   cf::ThreadPoolExecutor pool(cf::ThreadPoolOptions{.max_workers = 1, .thread_name_prefix = "W"});
   cftest::Gate gate;
   auto f = pool.submit([w = gate.waiter()] { w(); });

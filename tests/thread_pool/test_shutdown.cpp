@@ -1,9 +1,9 @@
 // ThreadPoolExecutor::shutdown(wait, cancel_futures) and the destructor: no new tasks; queued
 // tasks still run unless cancelled; wait joins the workers; calling it again is harmless; the
 // destructor waits for pending work even after shutdown(wait=false) (API.md "Executors"
-// shutdown, decision 4; CPython test_shutdown.py #65 test_shutdown_race_issue12456, #77
-// test_interpreter_shutdown, #79 test_hang_issue12364, #80 test_cancel_futures, #81
-// test_hang_gh83386, #82 test_hang_gh94440, #86 test_shutdown_no_wait, #89
+// shutdown, decision 4; CPython test_shutdown.py test_shutdown_race_issue12456,
+// test_interpreter_shutdown, test_hang_issue12364, test_cancel_futures,
+// test_hang_gh83386, test_hang_gh94440, test_shutdown_no_wait,
 // test_cancel_futures_wait_false). Program-exit cases run in a forked child.
 #include <gtest/gtest.h>
 
@@ -19,7 +19,7 @@ namespace {
 namespace cf = concurrent::futures;
 using namespace std::chrono_literals;
 
-TEST(ThreadPoolShutdown, ShutdownRaceIssue12456) {  // CPython #65: map(str, [2] * (workers + 1)) then shutdown()
+TEST(ThreadPoolShutdown, ShutdownRaceIssue12456) {  // CPython's tests: map(str, [2] * (workers + 1)) then shutdown()
   cf::ThreadPoolExecutor pool(3);
   auto results = pool.map([](int x) { return std::to_string(x); }, std::vector<int>(4, 2));
   pool.shutdown();
@@ -28,7 +28,7 @@ TEST(ThreadPoolShutdown, ShutdownRaceIssue12456) {  // CPython #65: map(str, [2]
   EXPECT_EQ(read, std::vector<std::string>(4, "2"));
 }
 
-TEST(ThreadPoolShutdown, HangIssue12364) {  // CPython #79: 50 short tasks then shutdown; every result available
+TEST(ThreadPoolShutdown, HangIssue12364) {  // CPython's tests: 50 short tasks then shutdown; every result available
   cf::ThreadPoolExecutor pool(5);
   std::vector<cf::Future<int>> fs;
   for (int i = 0; i < 50; ++i) fs.push_back(pool.submit([i] { return i * i; }));
@@ -36,7 +36,7 @@ TEST(ThreadPoolShutdown, HangIssue12364) {  // CPython #79: 50 short tasks then 
   for (int i = 0; i < 50; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(0s), i * i);
 }
 
-TEST(ThreadPoolShutdown, CancelFutures) {  // CPython #80: > 20 of 50 cancelled, the rest done, >= 1 finished
+TEST(ThreadPoolShutdown, CancelFutures) {  // CPython's tests: > 20 of 50 cancelled, the rest done, >= 1 finished
   cf::ThreadPoolExecutor pool(5);
   cftest::Gate gate;
   cftest::Counter started;
@@ -84,7 +84,8 @@ TEST(ThreadPoolShutdown, CancelFuturesWithWaitCancelsQueuedAndWaitsForRunning) {
   for (auto& f : queued) EXPECT_TRUE(f.cancelled());
 }
 
-TEST(ThreadPoolShutdown, HangGh94440) {  // CPython #82: submit(int).result(); submit(int).cancel(); shutdown(wait=True)
+TEST(ThreadPoolShutdown,
+     HangGh94440) {  // CPython's tests: submit(int).result(); submit(int).cancel(); shutdown(wait=True)
   cf::ThreadPoolExecutor pool(1);
   pool.submit([] { return 0; }).result();
   pool.submit([] { return 0; }).cancel();
@@ -92,7 +93,7 @@ TEST(ThreadPoolShutdown, HangGh94440) {  // CPython #82: submit(int).result(); s
   EXPECT_LT(took, 5s);
 }
 
-TEST(ThreadPoolShutdown, ShutdownNoWait) {  // CPython #86: shutdown(wait=False), then the workers are joined
+TEST(ThreadPoolShutdown, ShutdownNoWait) {  // CPython's tests: shutdown(wait=False), then the workers are joined
   std::vector<cf::Future<int>> fs;
   {
     cf::ThreadPoolExecutor pool(5);
@@ -102,7 +103,7 @@ TEST(ThreadPoolShutdown, ShutdownNoWait) {  // CPython #86: shutdown(wait=False)
   for (int i = 0; i < 20; ++i) EXPECT_EQ(fs[static_cast<std::size_t>(i)].result(0s), -i);
 }
 
-TEST(ThreadPoolShutdown, QueuedTasksStillRunAfterShutdownWithoutWait) {  // spec §1.7 [verified]
+TEST(ThreadPoolShutdown, QueuedTasksStillRunAfterShutdownWithoutWait) {  // CPython: [verified]
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
   cftest::occupy_workers(pool, gate);
@@ -152,7 +153,7 @@ TEST(ThreadPoolShutdown, ShutdownFromAnotherThreadWhileTasksRun) {
 
 // --- What happens when the program ends (CPython runs these in a subprocess) ---
 
-TEST(ThreadPoolShutdown, InterpreterShutdown) {  // CPython #77: the end of main waits for pending work
+TEST(ThreadPoolShutdown, InterpreterShutdown) {  // CPython's tests: the end of main waits for pending work
   CFTEST_SKIP_FORK_UNDER_TSAN();
   auto child = pooltest::run_in_child([](int out) {
     cf::ThreadPoolExecutor pool(2);
@@ -166,7 +167,7 @@ TEST(ThreadPoolShutdown, InterpreterShutdown) {  // CPython #77: the end of main
   EXPECT_EQ(child.err, "");
 }
 
-TEST(ThreadPoolShutdown, HangGh83386) {  // CPython #81: shutdown(wait=False) with a running task, then exit
+TEST(ThreadPoolShutdown, HangGh83386) {  // CPython's tests: shutdown(wait=False) with a running task, then exit
   CFTEST_SKIP_FORK_UNDER_TSAN();
   auto child = pooltest::run_in_child([](int out) {
     cf::ThreadPoolExecutor pool(1);
@@ -181,7 +182,7 @@ TEST(ThreadPoolShutdown, HangGh83386) {  // CPython #81: shutdown(wait=False) wi
   EXPECT_EQ(child.err, "");
 }
 
-TEST(ThreadPoolShutdown, CancelFuturesWaitFalse) {  // CPython #89: stdout in {"apple", ""}, no stderr
+TEST(ThreadPoolShutdown, CancelFuturesWaitFalse) {  // CPython's tests: stdout in {"apple", ""}, no stderr
   CFTEST_SKIP_FORK_UNDER_TSAN();
   auto child = pooltest::run_in_child([](int out) {
     cf::ThreadPoolExecutor pool;

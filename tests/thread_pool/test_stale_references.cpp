@@ -1,7 +1,7 @@
 // The pool keeps no reference to a task's callable or arguments once the task is over: they
 // are destroyed before the future completes, whether the call returned, threw, or was
 // cancelled (API.md "Once a task has finished, the executor holds no reference to its callable
-// or arguments"; CPython #66 test_no_stale_references). Checked through std::shared_ptr
+// or arguments"; CPython's test_no_stale_references). Checked through std::shared_ptr
 // use counts, the C++ analogue of CPython's weakref callback.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ namespace {
 
 namespace cf = concurrent::futures;
 
-TEST(ThreadPoolStaleReferences, NoStaleReferences) {  // CPython #66
+TEST(ThreadPoolStaleReferences, NoStaleReferences) {  // CPython's tests
   cf::ThreadPoolExecutor pool(2);
   auto in_callable = std::make_shared<int>(1);
   auto as_argument = std::make_shared<int>(2);

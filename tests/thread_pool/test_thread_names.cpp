@@ -1,7 +1,7 @@
 // Worker thread names: "<prefix>_<i>", i = 0..max_workers-1, cut to Linux's 15 characters
 // keeping the "_<i>" (thread_pool.hpp ThreadPoolOptions::thread_name_prefix); the default
-// prefix is "ThreadPoolExecutor-<n>" (CPython #87 test_thread_names_assigned, #88
-// test_thread_names_default; spec §1.7 "Thread naming"). Names are read with
+// prefix is "ThreadPoolExecutor-<n>" (CPython's test_thread_names_assigned,
+// test_thread_names_default; CPython: "Thread naming"). Names are read with
 // pthread_getname_np inside the tasks.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -41,7 +41,7 @@ std::set<std::string> worker_names(cf::ThreadPoolExecutor& pool, int workers) {
   return names;
 }
 
-TEST(ThreadPoolNames, ThreadNamesAssigned) {  // CPython #87: prefix "SpecialPool" -> ^SpecialPool_[0-4]$
+TEST(ThreadPoolNames, ThreadNamesAssigned) {  // CPython's tests: prefix "SpecialPool" -> ^SpecialPool_[0-4]$
   cf::ThreadPoolExecutor pool(cf::ThreadPoolOptions{.max_workers = 5, .thread_name_prefix = "SpecialPool"});
   EXPECT_EQ(pool.thread_name_prefix(), "SpecialPool");
   auto names = worker_names(pool, 5);
@@ -50,7 +50,7 @@ TEST(ThreadPoolNames, ThreadNamesAssigned) {  // CPython #87: prefix "SpecialPoo
   for (const auto& name : names) EXPECT_THAT(name, MatchesRegex("SpecialPool_[0-4]"));
 }
 
-TEST(ThreadPoolNames, ThreadNamesDefault) {  // CPython #88: ThreadPoolExecutor-\d+_[0-4]$, cut to 15 chars
+TEST(ThreadPoolNames, ThreadNamesDefault) {  // CPython's tests: ThreadPoolExecutor-\d+_[0-4]$, cut to 15 chars
   cf::ThreadPoolExecutor pool(5);
   EXPECT_THAT(pool.thread_name_prefix(), MatchesRegex("ThreadPoolExecutor-[0-9]+"));
   auto names = worker_names(pool, 5);

@@ -1,8 +1,8 @@
 // Worker threads of cf::ThreadPoolExecutor: the default and invalid max_workers, lazy start,
 // saturation, idle reuse, FIFO start order from one submitting thread, and workers gone after
 // shutdown (API.md "cf::ThreadPoolExecutor" and "Worker control and introspection"; CPython
-// #67 test_max_workers_negative, #70 test_default_workers, #71 test_saturation, #72
-// test_idle_thread_reuse, #83 test_threads_terminate; spec §1.7).
+// test_max_workers_negative, test_default_workers, test_saturation,
+// test_idle_thread_reuse, test_threads_terminate).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ namespace {
 namespace cf = concurrent::futures;
 using namespace std::chrono_literals;
 
-TEST(ThreadPoolWorkers, DefaultWorkers) {  // CPython #70: min(32, process_cpu_count() + 4)
+TEST(ThreadPoolWorkers, DefaultWorkers) {  // CPython's tests: min(32, process_cpu_count() + 4)
   cf::ThreadPoolExecutor pool;
   EXPECT_EQ(pool.max_workers(), std::min<std::size_t>(32, cf::usable_cpu_count() + 4));
   EXPECT_GE(cf::usable_cpu_count(), 1u);
@@ -31,7 +31,7 @@ TEST(ThreadPoolWorkers, DefaultWorkers) {  // CPython #70: min(32, process_cpu_c
   EXPECT_EQ(cf::ThreadPoolExecutor(cf::ThreadPoolOptions{.max_workers = 64}).max_workers(), 64u) << "no upper bound";
 }
 
-TEST(ThreadPoolWorkers, MaxWorkersNegative) {  // CPython #67: 0 and -1 -> "max_workers must be greater than 0"
+TEST(ThreadPoolWorkers, MaxWorkersNegative) {  // CPython's tests: 0 and -1 -> "max_workers must be greater than 0"
   for (int bad : {0, -1, -100}) {
     try {
       cf::ThreadPoolExecutor pool(bad);
@@ -50,7 +50,8 @@ TEST(ThreadPoolWorkers, ThreadsStartLazily) {  // API.md: "Threads start lazily"
   EXPECT_EQ(pool.worker_count(), 1u);
 }
 
-TEST(ThreadPoolWorkers, Saturation) {  // CPython #71: 15 * max_workers blocking tasks -> exactly max_workers threads
+TEST(ThreadPoolWorkers,
+     Saturation) {  // CPython's tests: 15 * max_workers blocking tasks -> exactly max_workers threads
   constexpr int kMaxWorkers = 4;
   cf::ThreadPoolExecutor pool(kMaxWorkers);
   cftest::Gate gate;
@@ -60,14 +61,14 @@ TEST(ThreadPoolWorkers, Saturation) {  // CPython #71: 15 * max_workers blocking
   pool.shutdown();
 }
 
-TEST(ThreadPoolWorkers, IdleThreadReuse) {  // CPython #72: 3 sequential submit().result() -> 1 thread
+TEST(ThreadPoolWorkers, IdleThreadReuse) {  // CPython's tests: 3 sequential submit().result() -> 1 thread
   cf::ThreadPoolExecutor pool(4);
   for (int i = 0; i < 3; ++i) pool.submit([] {}).result();
   EXPECT_EQ(pool.worker_count(), 1u);
   pool.shutdown();
 }
 
-TEST(ThreadPoolWorkers, ThreadsTerminate) {  // CPython #83 test_threads_terminate
+TEST(ThreadPoolWorkers, ThreadsTerminate) {  // CPython's test_threads_terminate
   cf::ThreadPoolExecutor pool(5);
   cftest::Gate gate;
   for (int i = 0; i < 3; ++i) pool.submit(gate.waiter());
@@ -77,7 +78,7 @@ TEST(ThreadPoolWorkers, ThreadsTerminate) {  // CPython #83 test_threads_termina
   EXPECT_EQ(pool.worker_count(), 0u) << "every worker exited and was joined";
 }
 
-TEST(ThreadPoolWorkers, ContextManagerShutdown) {  // CPython #84: `with` block -> RAII scope
+TEST(ThreadPoolWorkers, ContextManagerShutdown) {  // CPython's tests: `with` block -> RAII scope
   std::vector<int> results;
   std::size_t before;
   {
@@ -112,7 +113,7 @@ TEST(ThreadPoolWorkers, TasksFromOneThreadStartInSubmissionOrder) {  // API.md: 
 }
 
 TEST(ThreadPoolWorkers,
-     WorkerSurvivesEveryKindOfThrow) {  // spec §1.7 "any BaseException is stored ... the worker survives"
+     WorkerSurvivesEveryKindOfThrow) {  // CPython: "any BaseException is stored ... the worker survives"
   cf::ThreadPoolExecutor pool(1);
   struct NotAnException {};
   EXPECT_THROW(pool.submit([] { throw std::runtime_error("x"); }).result(), std::runtime_error);

@@ -1,5 +1,5 @@
 // cf::wait with FIRST_COMPLETED, FIRST_EXCEPTION and ALL_COMPLETED (API.md "Waiting"; CPython
-// test_wait.py #32-#37, #41; decision 1: a cancelled future is done for wait()). Futures are
+// test_wait.py ; decision 1: a cancelled future is done for wait()). Futures are
 // completed by another thread or by a thread pool; lists are compared in input order.
 #include <gtest/gtest.h>
 
@@ -15,7 +15,7 @@ namespace {
 
 using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-TEST(WaitReturnWhen, FirstCompletedWaitsForACompletion) {  // CPython #32 test_first_completed (without the quirk)
+TEST(WaitReturnWhen, FirstCompletedWaitsForACompletion) {  // CPython's test_first_completed (without the quirk)
   cf::ThreadPoolExecutor pool(2);
   cftest::Gate sleeper_gate;
   auto sleeper = pool.submit([w = sleeper_gate.waiter()] {
@@ -34,7 +34,7 @@ TEST(WaitReturnWhen, FirstCompletedWaitsForACompletion) {  // CPython #32 test_f
   expect_split(result, {mul}, {sleeper});
 }
 
-TEST(WaitReturnWhen, FirstCompletedCountsACancelledFutureAsDone) {  // CPython #32 adapted: decision 1
+TEST(WaitReturnWhen, FirstCompletedCountsACancelledFutureAsDone) {  // CPython's tests adapted: decision 1
   // CPython lists CANCELLED_FUTURE in not_done and would wait for `mul`; cfutures counts the
   // cancelled future as done, so wait() returns at once.
   auto cancelled = make_future(FState::Cancelled);
@@ -43,7 +43,7 @@ TEST(WaitReturnWhen, FirstCompletedCountsACancelledFutureAsDone) {  // CPython #
   expect_split(result, {cancelled}, {pending});
 }
 
-TEST(WaitReturnWhen, FirstCompletedSomeAlreadyCompleted) {  // CPython #33
+TEST(WaitReturnWhen, FirstCompletedSomeAlreadyCompleted) {  // CPython's tests
   auto cn = make_future(FState::CancelledNotified);
   auto success = make_future(FState::Finished);
   cf::Future<int> sleeper;
@@ -51,7 +51,7 @@ TEST(WaitReturnWhen, FirstCompletedSomeAlreadyCompleted) {  // CPython #33
   expect_split(result, {cn, success}, {sleeper});
 }
 
-TEST(WaitReturnWhen, FirstException) {  // CPython #34 test_first_exception
+TEST(WaitReturnWhen, FirstException) {  // CPython's test_first_exception
   cf::ThreadPoolExecutor pool(3);
   cftest::Gate raise_gate;
   cftest::Gate sleep_gate;
@@ -70,7 +70,7 @@ TEST(WaitReturnWhen, FirstException) {  // CPython #34 test_first_exception
   expect_split(result, {mul, raiser}, {sleeper});
 }
 
-TEST(WaitReturnWhen, FirstExceptionSomeAlreadyComplete) {  // CPython #35 adapted: decision 1
+TEST(WaitReturnWhen, FirstExceptionSomeAlreadyComplete) {  // CPython's tests adapted: decision 1
   auto success = make_future(FState::Finished);
   auto cancelled = make_future(FState::Cancelled);
   auto cn = make_future(FState::CancelledNotified);
@@ -89,7 +89,7 @@ TEST(WaitReturnWhen, FirstExceptionSomeAlreadyComplete) {  // CPython #35 adapte
   expect_split(result, {success, cancelled, cn, divmod}, {sleeper});
 }
 
-TEST(WaitReturnWhen, FirstExceptionOneAlreadyFailed) {  // CPython #36
+TEST(WaitReturnWhen, FirstExceptionOneAlreadyFailed) {  // CPython's tests
   auto failed = make_future(FState::Failed);
   cf::Future<int> sleeper;
   const auto took = cftest::elapsed([&] {
@@ -99,7 +99,7 @@ TEST(WaitReturnWhen, FirstExceptionOneAlreadyFailed) {  // CPython #36
   EXPECT_LT(took, 5s);
 }
 
-TEST(WaitReturnWhen, FirstExceptionIgnoresCancellationAndWaitsForAllWithoutError) {  // spec §1.2
+TEST(WaitReturnWhen, FirstExceptionIgnoresCancellationAndWaitsForAllWithoutError) {  // CPython
   // No exception at all: FIRST_EXCEPTION behaves as ALL_COMPLETED, and a cancelled future
   // does not count as an exception.
   cf::Future<int> a;
@@ -118,7 +118,7 @@ TEST(WaitReturnWhen, FirstExceptionIgnoresCancellationAndWaitsForAllWithoutError
   expect_split(result, {a, b, c}, {});
 }
 
-TEST(WaitReturnWhen, AllCompleted) {  // CPython #37 test_all_completed
+TEST(WaitReturnWhen, AllCompleted) {  // CPython's test_all_completed
   cf::ThreadPoolExecutor pool(2);
   auto success = make_future(FState::Finished);
   auto failed = make_future(FState::Failed);
@@ -149,7 +149,7 @@ TEST(WaitReturnWhen, AllCompletedWaitsForTheLastOne) {
   EXPECT_TRUE(last.done());
 }
 
-TEST(WaitReturnWhen, EmptyInputReturnsAtOnce) {  // CPython #41 (new): wait({}) -> empty sets
+TEST(WaitReturnWhen, EmptyInputReturnsAtOnce) {  // CPython's tests (new): wait({}) -> empty sets
   for (auto when : {cf::FIRST_COMPLETED, cf::FIRST_EXCEPTION, cf::ALL_COMPLETED}) {
     auto result = cf::wait(Futures{}, when);
     EXPECT_TRUE(result.done.empty());

@@ -1,6 +1,6 @@
 // Decision 1: a cancelled future is done for cf::wait from the moment cancel() returns,
 // including futures cancelled by shutdown(cancel_futures=true) (API.md "Decisions where CPython
-// is weak" 1; CPython hangs there: gh-87893, gh-109934, gh-92001; spec §4 pain point #4).
+// is weak" 1; CPython hangs there: gh-87893, gh-109934, gh-92001; CPython: pain point ).
 #include <gtest/gtest.h>
 
 #include <barrier>

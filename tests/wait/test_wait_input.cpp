@@ -1,6 +1,6 @@
 // What cf::wait accepts and how it lists it: any range of Future<T> or AnyFuture, a map whose
 // keys are futures, a braced list, duplicates counted once, both lists in order of first
-// appearance (API.md "Waiting"; CPython #31 test_20369; spec §1.10 "fs is any iterable;
+// appearance (API.md "Waiting"; CPython's test_20369; CPython: "fs is any iterable;
 // de-duplicated"). compile_errors/ holds what it refuses.
 #include <gtest/gtest.h>
 
@@ -23,7 +23,7 @@ namespace {
 
 using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-TEST(WaitInput, DuplicatesCountOnce) {  // CPython #31 test_20369
+TEST(WaitInput, DuplicatesCountOnce) {  // CPython's test_20369
   auto f = make_future(FState::Finished);
   auto result = cf::wait(Futures{f, f});
   expect_split(result, {f}, {});
@@ -99,7 +99,8 @@ TEST(WaitInput, AnyRangeType) {  // API.md: "futures is any range"
   static_assert(std::is_same_v<decltype(cf::wait(list)), cf::DoneAndNotDone<cf::Future<int>>>);
 }
 
-TEST(WaitInput, MapsAreWaitedOnByTheirKeys) {  // issue 14: Python's wait(future_to_url) iterates the dict's keys
+TEST(WaitInput,
+     MapsAreWaitedOnByTheirKeys) {  // a first user's report: Python's wait(future_to_url) iterates the dict's keys
   auto done = make_future(FState::Finished);
   cf::Future<int> pending;
   std::unordered_map<cf::Future<int>, std::string> future_to_url{{done, "http://a"}, {pending, "http://b"}};

@@ -1,4 +1,4 @@
-// cf::wait while the futures complete concurrently: no completion is lost (CPython #39
+// cf::wait while the futures complete concurrently: no completion is lost (CPython's tests
 // test_pending_calls_race: 100 futures released at once), FIRST_COMPLETED returns with a done
 // future, ALL_COMPLETED with all of them. Threads are lined up with barriers and gates.
 #include <gtest/gtest.h>
@@ -14,7 +14,7 @@ namespace {
 
 using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-TEST(WaitRaces, HundredPoolFuturesReleasedAtOnce) {  // CPython #39 test_pending_calls_race
+TEST(WaitRaces, HundredPoolFuturesReleasedAtOnce) {  // CPython's test_pending_calls_race
   cf::ThreadPoolExecutor pool(100);
   for (int round = 0; round < 5; ++round) {
     cftest::Gate gate;

@@ -1,5 +1,5 @@
 // cf::wait with a timeout returns what is done so far and never throws TimeoutError (API.md
-// "Waiting": "wait never throws TimeoutError"; CPython #38 test_timeout). The timeout is any
+// "Waiting": "wait never throws TimeoutError"; CPython's test_timeout). The timeout is any
 // std::chrono::duration; zero and negative only check, huge ones do not overflow.
 #include <gtest/gtest.h>
 
@@ -14,7 +14,7 @@ namespace {
 
 using namespace waittest;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-TEST(WaitTimeout, ReturnsPartialResultWithoutThrowing) {  // CPython #38 test_timeout
+TEST(WaitTimeout, ReturnsPartialResultWithoutThrowing) {  // CPython's test_timeout
   cf::ThreadPoolExecutor pool(1);
   cftest::Gate gate;
   auto success = make_future(FState::Finished);

@@ -1,8 +1,8 @@
 // Uses what cfutures::mpi brings: MPI's headers and library (through the target's usage
 // requirements, from find_dependency(MPI)) and cfutures_mpi itself.
-#include <cfutures/detail/mpi/environment.hpp>
 #include <mpi.h>
 
+#include <cfutures/detail/mpi/environment.hpp>
 #include <cstdio>
 
 int main() {
