@@ -10,7 +10,8 @@
 //       ├── cf::ExecutorShutdown     submit after shutdown
 //       ├── cf::BrokenExecutor       the executor can no longer run tasks
 //       │   ├── cf::BrokenThreadPool    a thread initializer threw
-//       │   └── cf::BrokenProcessPool   a worker process died or its initializer failed
+//       │   ├── cf::BrokenProcessPool   a worker process died or its initializer failed
+//       │   └── cf::BrokenMPIPool       a worker rank died or its initializer failed
 //       ├── cf::SerializationError   a value could not be (de)serialized to cross to another process
 //       └── cf::RemoteError          a remote exception whose type cannot be re-created
 #pragma once
@@ -69,6 +70,13 @@ class BrokenThreadPool : public BrokenExecutor {
 
 // A process pool whose worker died abruptly or whose initializer failed; what() says how.
 class BrokenProcessPool : public BrokenExecutor {
+ public:
+  using BrokenExecutor::BrokenExecutor;
+};
+
+// An MPI executor (cfutures/mpi.hpp) whose worker rank died or could not be started, or whose
+// initializer failed; what() says which rank and how.
+class BrokenMPIPool : public BrokenExecutor {
  public:
   using BrokenExecutor::BrokenExecutor;
 };

@@ -1,7 +1,9 @@
 #include "worker.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -11,6 +13,8 @@
 
 #include "build_id.hpp"
 #include "common/program_image.hpp"
+#include "rank_transport.hpp"
+#include "remote/serve.hpp"
 
 namespace concurrent::futures::detail::mpi {
 namespace {
@@ -23,25 +27,64 @@ std::string host_name() {
   return name;
 }
 
-// The placeholder serve loop (worker.hpp): echoes kEcho until kStop.
-int serve(Engine& engine, MPI_Comm parent, Inbox& inbox) {
-  std::vector<Delivery> got;
-  for (;;) {
-    got.clear();
-    inbox.take(got, Clock::time_point::max());
-    for (Delivery& d : got) {
-      if (d.kind == Delivery::Kind::kFault) {
-        std::fprintf(stderr, "cfutures::mpi: worker rank lost its manager: %s\n", d.bytes.c_str());
-        return 1;
+// A worker rank's end of its pool's messages (remote/serve.hpp's WorkerChannel), over the engine.
+// kEcho is answered on the way; kStop ends the stream (stop_requested() then says so).
+class RankChannel final : public remote::WorkerChannel {
+ public:
+  RankChannel(Engine& engine, MPI_Comm comm, int manager, Inbox& inbox)
+      : engine_(engine), comm_(comm), manager_(manager), inbox_(inbox) {}
+
+  bool receive(remote::Kind& kind, std::uint64_t& id, std::string& payload) override {
+    for (;;) {
+      for (; next_ < got_.size(); ++next_) {
+        Delivery& d = got_[next_];
+        if (d.kind == Delivery::Kind::kFault) {
+          std::fprintf(stderr, "cfutures::mpi: worker rank lost its manager: %s\n", d.bytes.c_str());
+          lost_ = true;
+          return false;
+        }
+        if (d.rank != manager_) continue;
+        if (d.tag == kEcho) engine_.send(comm_, manager_, kEcho, std::move(d.bytes));
+        if (d.tag == kStop) {
+          stop_requested_ = true;
+          return false;
+        }
+        if (d.tag > kRemote) {
+          ++next_;
+          return decode_remote(d.tag, d.bytes, kind, id, payload);
+        }
       }
-      if (d.tag == kEcho) engine.send(parent, d.rank, kEcho, std::move(d.bytes));
-      if (d.tag == kStop) {
-        engine.send(parent, d.rank, kStopped, {});
-        return 0;
-      }
+      got_.clear();
+      next_ = 0;
+      inbox_.take(got_, Clock::time_point::max());
     }
   }
-}
+
+  void send(remote::Kind kind, std::uint64_t id, std::string_view payload) override {
+    engine_.send(comm_, manager_, remote_tag(kind), encode_remote(id, payload));
+  }
+
+  // After the serve loop: waits for kStop, answering kEcho and dropping the rest.
+  void wait_for_stop() {
+    remote::Kind kind{};
+    std::uint64_t id = 0;
+    std::string payload;
+    while (!stop_requested_ && !lost_) receive(kind, id, payload);
+  }
+
+  bool stop_requested() const noexcept { return stop_requested_; }
+  bool lost() const noexcept { return lost_; }
+
+ private:
+  Engine& engine_;
+  const MPI_Comm comm_;
+  const int manager_;
+  Inbox& inbox_;
+  std::vector<Delivery> got_;
+  std::size_t next_ = 0;
+  bool stop_requested_ = false;
+  bool lost_ = false;
+};
 
 __attribute__((constructor)) void cfutures_mpi_worker_entry(int argc, char** argv, char** envp) {
   if (argc < 2 || std::strcmp(argv[1], kWorkerFlag) != 0) return;
@@ -128,21 +171,12 @@ MPI_Comm spawn_workers(Engine& engine, int count, const std::string& program,
   });
 }
 
-SpawnedWorkers::SpawnedWorkers(std::shared_ptr<Engine> engine, int count, const std::string& program,
-                               std::chrono::milliseconds start_timeout)
-    : engine_(std::move(engine)) {
-  intercomm_ = spawn_workers(*engine_, count, program);
-  engine_->listen(intercomm_, inbox_);
-  try {
-    collect_hellos(count, start_timeout);
-  } catch (...) {
-    stop(start_timeout);
-    throw;
-  }
+WorkerRanks::WorkerRanks(std::shared_ptr<Engine> engine, MPI_Comm comm, std::vector<int> ranks)
+    : engine_(std::move(engine)), comm_(comm), ranks_(std::move(ranks)), hellos_(ranks_.size()) {
+  engine_->listen(comm_, inbox_);
 }
 
-SpawnedWorkers::~SpawnedWorkers() {
-  if (intercomm_ == MPI_COMM_NULL) return;
+WorkerRanks::~WorkerRanks() {
   try {
     stop(std::chrono::seconds(10));
   } catch (const std::exception& e) {  // the engine stopped first: the process is exiting
@@ -150,66 +184,131 @@ SpawnedWorkers::~SpawnedWorkers() {
   }
 }
 
-void SpawnedWorkers::collect_hellos(int count, std::chrono::milliseconds timeout) {
-  hellos_.assign(static_cast<std::size_t>(count), Hello{});
+int WorkerRanks::index_of(int rank) const {
+  for (std::size_t i = 0; i < ranks_.size(); ++i) {
+    if (ranks_[i] == rank) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void WorkerRanks::await_hellos(std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::string problem;
-  int said = 0;
+  std::size_t said = 0;
   std::vector<Delivery> got;
-  while (said < count && Clock::now() < deadline) {
+  while (said < ranks_.size() && Clock::now() < deadline) {
     got.clear();
     inbox_->take(got, deadline);
     for (Delivery& d : got) {
       if (d.kind == Delivery::Kind::kFault) throw std::runtime_error(d.bytes);
-      if (d.tag != kHello || d.rank < 0 || d.rank >= count) continue;
+      const int i = index_of(d.rank);
+      if (d.tag != kHello || i < 0) continue;
       const auto hello = decode_hello(d.bytes);
       if (!hello)
         throw std::runtime_error("cfutures::mpi: worker rank " + std::to_string(d.rank) + " sent a malformed hello");
       if (hello->build != build_identity() && problem.empty()) {
         problem = different_build_message(d.rank, hello->host, hello->build, build_identity());
       }
-      hellos_[static_cast<std::size_t>(d.rank)] = *hello;
-      ++said;
+      if (hellos_[static_cast<std::size_t>(i)].build.empty()) ++said;
+      hellos_[static_cast<std::size_t>(i)] = *hello;
     }
   }
   if (!problem.empty()) throw std::runtime_error(problem);
-  if (said < count) {
+  if (said < ranks_.size()) {
     std::string missing;
-    for (int r = 0; r < count; ++r) {
-      if (hellos_[static_cast<std::size_t>(r)].build.empty())
-        missing += (missing.empty() ? "" : ", ") + std::to_string(r);
+    for (std::size_t i = 0; i < ranks_.size(); ++i) {
+      if (hellos_[i].build.empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(ranks_[i]);
     }
     throw std::runtime_error("cfutures::mpi: worker ranks " + missing + " did not start within " +
                              std::to_string(timeout.count()) + " ms");
   }
 }
 
-bool SpawnedWorkers::stop(std::chrono::milliseconds timeout) {
-  if (intercomm_ == MPI_COMM_NULL) return true;
-  const int count = static_cast<int>(hellos_.size());
-  for (int r = 0; r < count; ++r) engine_->send(intercomm_, r, kStop, {});
-  std::vector<bool> stopped(static_cast<std::size_t>(count), false);
-  int answered = 0;
+bool WorkerRanks::stop(std::chrono::milliseconds timeout) {
+  if (stopped_) return true;
+  stopped_ = true;
+  for (int rank : ranks_) engine_->send(comm_, rank, kStop, {});
+  std::vector<bool> stopped(ranks_.size(), false);
+  std::size_t answered = 0;
+  std::size_t gone = 0;  // ranks on this host whose process ended without an answer
   const auto deadline = Clock::now() + timeout;
+  const std::string host = host_name();
   std::vector<Delivery> got;
   bool fault = false;
-  while (answered < count && !fault && Clock::now() < deadline) {
+  while (answered + gone < ranks_.size() && !fault && Clock::now() < deadline) {
     got.clear();
-    inbox_->take(got, deadline);
+    inbox_->take(got, std::min(deadline, Clock::now() + std::chrono::milliseconds(100)));
     for (const Delivery& d : got) {
       fault = fault || d.kind == Delivery::Kind::kFault;
-      if (d.tag == kStopped && d.rank >= 0 && d.rank < count && !stopped[static_cast<std::size_t>(d.rank)]) {
-        stopped[static_cast<std::size_t>(d.rank)] = true;
+      const int i = index_of(d.rank);
+      if (d.tag == kStopped && i >= 0 && !stopped[static_cast<std::size_t>(i)]) {
+        stopped[static_cast<std::size_t>(i)] = true;
         ++answered;
       }
     }
+    gone = 0;
+    for (std::size_t i = 0; i < ranks_.size(); ++i) {
+      const bool dead = hellos_[i].host == host && ::kill(static_cast<pid_t>(hellos_[i].pid), 0) != 0 && errno == ESRCH;
+      if (!stopped[i] && dead) ++gone;
+    }
   }
-  engine_->unlisten(intercomm_);
-  const bool all = answered == count;
+  engine_->unlisten(comm_);
+  return answered == ranks_.size();
+}
+
+SpawnedWorkers::SpawnedWorkers(std::shared_ptr<Engine> engine, int count, const std::string& program,
+                               std::chrono::milliseconds start_timeout)
+    : engine_(std::move(engine)) {
+  intercomm_ = spawn_workers(*engine_, count, program);
+  std::vector<int> ranks(static_cast<std::size_t>(count));
+  for (int r = 0; r < count; ++r) ranks[static_cast<std::size_t>(r)] = r;
+  ranks_ = std::make_unique<WorkerRanks>(engine_, intercomm_, std::move(ranks));
+  try {
+    ranks_->await_hellos(start_timeout);
+  } catch (...) {
+    stop(start_timeout);
+    throw;
+  }
+}
+
+SpawnedWorkers::~SpawnedWorkers() {
+  try {
+    stop(std::chrono::seconds(10));
+  } catch (const std::exception& e) {  // the engine stopped first: the process is exiting
+    std::fprintf(stderr, "cfutures::mpi: could not stop the worker ranks: %s\n", e.what());
+  }
+}
+
+bool SpawnedWorkers::stop(std::chrono::milliseconds timeout) {
+  if (intercomm_ == MPI_COMM_NULL) return true;
+  const bool all = ranks_->stop(timeout);
   MPI_Comm comm = intercomm_;
   intercomm_ = MPI_COMM_NULL;
   engine_->run([&] { all ? MPI_Comm_disconnect(&comm) : MPI_Comm_free(&comm); });
   return all;
+}
+
+int serve_manager(Engine& engine, MPI_Comm comm, int manager) {
+  auto inbox = std::make_shared<Inbox>();
+  engine.listen(comm, inbox);
+  engine.send(comm, manager, kHello, encode_hello(this_process_hello()));
+  RankChannel channel(engine, comm, manager, *inbox);
+  const std::string site = "in worker rank " + std::to_string(engine.run([&] {
+                             int rank = -1;
+                             MPI_Comm_rank(comm, &rank);
+                             return rank;
+                           })) +
+                           " (pid " + std::to_string(getpid()) + " on " + host_name() + ")";
+  int status = remote::serve(channel, site, [](std::string_view) { return true; });
+  if (channel.stop_requested()) status = 0;  // released by the manager: it never started this worker, or let it go
+  if (!channel.stop_requested() && !channel.lost()) {
+    engine.send(comm, manager, kExited, std::to_string(status));
+    channel.wait_for_stop();
+  }
+  if (channel.lost()) status = kManagerLostExit;
+  if (channel.stop_requested()) engine.send(comm, manager, kStopped, {});
+  engine.unlisten(comm);
+  return status;
 }
 
 int run_worker_rank() {
@@ -228,14 +327,12 @@ int run_worker_rank() {
                    kWorkerFlag);
       return 2;
     }
-    auto inbox = std::make_shared<Inbox>();
-    engine->listen(parent, inbox);
-    engine->send(parent, 0, kHello, encode_hello(this_process_hello()));
-    const int status = serve(*engine, parent, *inbox);
-    engine->unlisten(parent);
+    const int status = serve_manager(*engine, parent, 0);
     MPI_Comm comm = parent;
-    engine->run([&] { status == 0 ? MPI_Comm_disconnect(&comm) : MPI_Comm_free(&comm); });
-    return status;
+    engine->run([&] { status != kManagerLostExit ? MPI_Comm_disconnect(&comm) : MPI_Comm_free(&comm); });
+    // The serve loop's own status reached the manager in kExited; the process exits 0 unless it
+    // lost its manager, since mpiexec ends the whole job when a rank exits non-zero.
+    return status == kManagerLostExit ? status : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cfutures::mpi: worker rank failed: %s\n", e.what());
     return 1;

@@ -115,6 +115,7 @@ const std::unordered_map<std::string, Factory>& builtin_factories() {
       {typeid(BrokenExecutor).name(), &from_message<BrokenExecutor>},
       {typeid(BrokenThreadPool).name(), &from_message<BrokenThreadPool>},
       {typeid(BrokenProcessPool).name(), &from_message<BrokenProcessPool>},
+      {typeid(BrokenMPIPool).name(), &from_message<BrokenMPIPool>},
       {typeid(SerializationError).name(), &from_message<SerializationError>},
       {typeid(RemoteError).name(), &remote_error_of},
   };
