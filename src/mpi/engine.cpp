@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <mutex>
 #include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
@@ -237,9 +238,18 @@ void Engine::loop() {
       idle(last_busy);
     }
   }
-  finish_sends(Clock::now() + kSendDrainTime);
+  auto unfinished = finish_sends(Clock::now() + kSendDrainTime);
   listeners_.clear();
-  if (owns_mpi_) MPI_Finalize();
+  if (owns_mpi_) {
+    MPI_Finalize();  // no MPI call reads a buffer any more
+    return;
+  }
+  // The program's MPI may still read them until it is finalized: they stay allocated, and
+  // reachable (a leak checker sees them as kept, not lost).
+  static auto* const kept = new std::vector<std::unique_ptr<std::string>>;
+  static std::mutex kept_lock;
+  const std::lock_guard lock(kept_lock);
+  for (auto& buffer : unfinished) kept->push_back(std::move(buffer));
 }
 
 bool Engine::execute(std::vector<Command>& batch) {
@@ -353,15 +363,16 @@ bool Engine::complete_sends() {
   return true;
 }
 
-void Engine::finish_sends(Clock::time_point deadline) {
+std::vector<std::unique_ptr<std::string>> Engine::finish_sends(Clock::time_point deadline) {
   while (!pending_.requests.empty() && Clock::now() < deadline) {
     if (!complete_sends()) usleep(100);
   }
-  // Sends that never completed (their peer is gone): MPI may still read their buffers, so the
-  // buffers are left allocated.
+  // Sends that never completed (their peer is gone): MPI may still read their buffers, so they
+  // go back to the caller, who keeps them until MPI is finalized.
   for (MPI_Request& request : pending_.requests) MPI_Request_free(&request);
-  for (auto& buffer : pending_.buffers) static_cast<void>(buffer.release());
+  auto unfinished = std::move(pending_.buffers);
   pending_ = PendingSends{};
+  return unfinished;
 }
 
 void Engine::idle(Clock::time_point last_busy) {

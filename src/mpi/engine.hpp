@@ -138,7 +138,8 @@ class Engine {
   bool receive_all();
   bool receive_from(Listener& listener);
   bool complete_sends();
-  void finish_sends(std::chrono::steady_clock::time_point deadline);
+  // Returns the buffers of the sends that did not complete by then.
+  std::vector<std::unique_ptr<std::string>> finish_sends(std::chrono::steady_clock::time_point deadline);
   void idle(std::chrono::steady_clock::time_point last_busy);
   void fault(MPI_Comm comm, int rank, const std::string& what);
   Listener* listener_of(MPI_Comm comm);
