@@ -7,9 +7,9 @@
 
 #include <algorithm>
 #include <climits>
-#include <mutex>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 

@@ -26,7 +26,7 @@ inline void cpu_relax() noexcept {
 }
 
 // Spin budget before a waiter parks. Waking a parked thread on another vCPU costs ~45 us here
-// (reference/perf-baseline.md), so a waiter spins for a window of that order first. It yields
+// (measured on a 2-vCPU cloud machine), so a waiter spins for a window of that order first. It yields
 // the CPU every `kYieldEvery` spins so that a spinner never starves the thread it waits for
 // when both share one CPU: with 128 a warm round trip on a loaded 2-vCPU machine took ~10 us
 // (each hand-off waited a yield interval), with 16 ~3.8 us, and no slower with free CPUs
