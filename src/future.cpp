@@ -5,25 +5,9 @@
 #include <string>
 #include <thread>
 
+#include "durations.hpp"
+
 namespace concurrent::futures::detail {
-namespace {
-
-// "2.5 s", "250 ms", "40 us", "0 s": six significant digits in the largest unit below the value.
-std::string format_duration(std::chrono::duration<double> duration) {
-  const double seconds = duration.count();
-  char text[64];
-  if (seconds >= 1 || seconds <= 0) {
-    std::snprintf(text, sizeof text, "%.6g s", seconds);
-  } else if (seconds >= 1e-3) {
-    std::snprintf(text, sizeof text, "%.6g ms", seconds * 1e3);
-  } else {
-    std::snprintf(text, sizeof text, "%.6g us", seconds * 1e6);
-  }
-  return text;
-}
-
-}  // namespace
-
 void throw_timeout(const char* operation, std::chrono::duration<double> timeout, const StateBase& state) {
   throw TimeoutError(std::string(operation) + " timed out after " + format_duration(timeout) + " waiting for " +
                      state.describe());

@@ -6,11 +6,14 @@
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <system_error>
 #include <thread>
 #include <vector>
 
+#include "call_deadlines.hpp"
 #include "cfutures/detail/futex.hpp"
 #include "cfutures/detail/mutex.hpp"
 #include "cfutures/detail/seg_queue.hpp"
@@ -76,7 +79,10 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     // Every accepted task is queued by now, and no later one will be: only from here may idle
     // workers exit (see closed()).
     closed_.store(true, std::memory_order_seq_cst);
-    if (cancel_futures) cancel_queued();
+    if (cancel_futures) {
+      cancel_queued();
+      request_stop_of_running();
+    }
     wake_all();
     if (!wait) return;
     if (tl_worker_of == this) {
@@ -255,14 +261,51 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
         if (task == nullptr) break;
       }
       slot.withdraw_token();
-      if (saturated_.load(std::memory_order_relaxed)) {
-        task->run({});
+      PublishHook hook;
+      if (!saturated_.load(std::memory_order_relaxed)) {
+        hook = PublishHook{[](void* s) noexcept { static_cast<WorkerSlot*>(s)->offer_token(); }, &slot};
+      }
+      if (task->stoppable() || task->options().timeout) {
+        run_watched(*task, hook);
       } else {
-        task->run(PublishHook{[](void* s) noexcept { static_cast<WorkerSlot*>(s)->offer_token(); }, &slot});
+        task->run(hook);
       }
       task->release();
     }
     on_worker_exit();
+  }
+
+  // Runs a task whose call takes a stop token or has a timeout: while it runs, shutdown with
+  // cancel_futures can ask it to stop, and its deadline is armed.
+  void run_watched(TaskNode& task, PublishHook hook) {
+    if (task.stoppable()) {
+      MutexLock lock(stops_mutex_);
+      running_stops_.emplace_back(&task, task.stop_source());
+    }
+    std::optional<CallDeadlines::Ticket> ticket;
+    if (const auto timeout = task.options().timeout) {
+      try {
+        ticket = deadlines_.arm(task, *timeout);
+      } catch (...) {  // the timer thread could not start: the call cannot keep its promise
+        task.fail(std::current_exception());
+      }
+    }
+    task.run(hook);
+    if (ticket) deadlines_.disarm(*ticket);
+    if (task.stoppable()) {
+      MutexLock lock(stops_mutex_);
+      std::erase_if(running_stops_, [&](const auto& entry) { return entry.first == &task; });
+    }
+  }
+
+  // shutdown(cancel_futures=true): the running calls that take a token are asked to stop.
+  void request_stop_of_running() {
+    std::vector<std::stop_source> sources;
+    {
+      MutexLock lock(stops_mutex_);
+      for (const auto& entry : running_stops_) sources.push_back(entry.second);
+    }
+    for (auto& source : sources) source.request_stop();  // outside the lock: it runs stop callbacks
   }
 
   // Spins, then parks, until a task arrives (returned) or the pool shuts down with an empty
@@ -359,6 +402,11 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
   const std::size_t max_workers_;
   const std::string prefix_;
   const std::function<void()> initializer_;
+
+  Mutex stops_mutex_;
+  // The running calls that take a stop token, and their stop sources.
+  std::vector<std::pair<const TaskNode*, std::stop_source>> running_stops_ CF_GUARDED_BY(stops_mutex_);
+  CallDeadlines deadlines_{prefix_.substr(0, 9) + "_timer"};
 };
 
 }  // namespace detail

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <type_traits>
 
 namespace concurrent::futures {
 
@@ -37,5 +38,12 @@ struct MapOptions {
   // How long each task (a chunk with chunksize > 1) may run once started; as CallOptions::timeout.
   std::optional<std::chrono::nanoseconds> call_timeout{};
 };
+
+namespace detail {
+// What submit(fn, args...) accepts as fn: anything but CallOptions, which selects the
+// submit(options, fn, args...) overload (a forwarding reference would otherwise win over it).
+template <class F>
+concept NotCallOptions = !std::is_same_v<std::remove_cvref_t<F>, CallOptions>;
+}  // namespace detail
 
 }  // namespace concurrent::futures

@@ -176,9 +176,17 @@ enum class Crossing {
   kAlways,    // a process pool's own submit: serialized, and checked at compile time
 };
 
-// The result type of calling F with the decayed arguments as rvalues (how submit calls it).
+// The result type of calling F with the decayed arguments as rvalues (how submit calls it),
+// with a std::stop_token first if F takes one.
 template <class F, class... A>
-using call_result_t = std::invoke_result_t<std::decay_t<F>&&, std::decay_t<A>&&...>;
+using call_result_t = typename CallResult<std::decay_t<F>&&, std::decay_t<A>&&...>::type;
+
+// Throws std::invalid_argument naming the field of `options` that is out of range.
+inline void check_call_options(const CallOptions& options) {
+  if (options.retries < 0) throw std::invalid_argument("CallOptions: retries must be >= 0");
+  if (options.timeout && *options.timeout <= std::chrono::nanoseconds::zero())
+    throw std::invalid_argument("CallOptions: timeout must be > 0");
+}
 
 template <class T>
 inline constexpr bool is_map_options_v = std::is_same_v<std::remove_cvref_t<T>, MapOptions>;
@@ -260,7 +268,7 @@ class Executor {
   // decay-copied (as by std::thread) and invoked as rvalues, so move-only ones work; an
   // exception thrown by the call is stored in the future. Throws ExecutorShutdown after
   // shutdown(), or the executor's BrokenExecutor once it is broken.
-  template <class F, class... A>
+  template <detail::NotCallOptions F, class... A>
   auto submit(F&& fn, A&&... args) {
     return submit_as<detail::Crossing::kIfNeeded>(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
   }
@@ -455,7 +463,7 @@ detail::TaskNode* Executor::make_task(F&& fn, A&&... args) {
 template <detail::Crossing C, class F, class... A>
 auto Executor::submit_as(const CallOptions* options, F&& fn, A&&... args) {
   using R = typename detail::SubmitResult<C, std::decay_t<F>, std::decay_t<A>...>::type;
-  if (options != nullptr && options->retries < 0) throw std::invalid_argument("CallOptions: retries must be >= 0");
+  if (options != nullptr) detail::check_call_options(*options);
   GateTicket ticket(gate_);
   return hand_over<R>(make_task<C, R>(std::forward<F>(fn), std::forward<A>(args)...), options);
 }
@@ -550,6 +558,8 @@ auto Executor::map_impl(F&& fn, const MapOptions& options, Ranges&&... ranges) {
   using Fn = std::decay_t<F>;
   using R = typename detail::SubmitResult<C, Fn, detail::element_t<Ranges>...>::type;
   if (options.chunksize == 0) throw std::invalid_argument("map: chunksize must be >= 1");
+  if (options.call_timeout && *options.call_timeout <= std::chrono::nanoseconds::zero())
+    throw std::invalid_argument("map: call_timeout must be > 0");
   if (options.buffersize && *options.buffersize == 0)
     throw std::invalid_argument("map: buffersize must be None or > 0");
   if constexpr (sizeof...(Ranges) == 0) {  // Python: map(fn) with no iterables yields nothing

@@ -116,7 +116,7 @@ class ProcessPoolExecutor : public Executor {
   // serialization that throws at run time fails this future with SerializationError. An
   // exception thrown by fn arrives as described in cfutures/serialization.hpp. Throws
   // BrokenProcessPool once the pool is broken, and ExecutorShutdown after shutdown().
-  template <class F, class... A>
+  template <detail::NotCallOptions F, class... A>
   auto submit(F&& fn, A&&... args) {
     return submit_as<detail::Crossing::kAlways>(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
   }

@@ -9,6 +9,14 @@
 // idle; idle threads are reused. Tasks submitted from one thread start in submission order.
 // Idle workers spin for a bounded window (tens of microseconds) before sleeping, so bursts of
 // small tasks pay no wake-up; a sleeping pool uses no CPU.
+//
+// A call whose first parameter is std::stop_token gets one, and can be asked to stop while it
+// runs (by cancel(), shutdown(cancel_futures=true), a map range dropped early, or its timeout):
+//
+//   auto f = pool.submit(cf::CallOptions{.timeout = 2s}, [](std::stop_token stop, int n) {
+//     while (!stop.stop_requested() && n-- > 0) step();
+//     return n;
+//   }, 1000);
 #pragma once
 
 #include <cstddef>
@@ -49,8 +57,13 @@ class ThreadPoolExecutor : public Executor {
   ~ThreadPoolExecutor() override;
 
   // Executor::submit and Executor::map, known here to run in this process: nothing is
-  // serialized, and any callable and arguments work (see executor.hpp).
-  template <class F, class... A>
+  // serialized, and any callable and arguments work (see executor.hpp). A callable that takes
+  // a std::stop_token first (and cannot be called without it) gets the call's token: cancel()
+  // of the running future, shutdown(cancel_futures=true) and a map range destroyed early or
+  // read past its timeout ask it to stop. With CallOptions::timeout the future fails with
+  // TimeoutError once the call has run that long (the token is asked to stop; the thread runs
+  // the call to its end and its late result is dropped).
+  template <detail::NotCallOptions F, class... A>
   auto submit(F&& fn, A&&... args) {
     return submit_as<detail::Crossing::kNever>(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
   }

@@ -7,11 +7,14 @@
 #include <exception>
 #include <functional>
 #include <stdexcept>
+#include <stop_token>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "cfutures/detail/task.hpp"
 
 namespace concurrent::futures::detail {
 
@@ -85,22 +88,30 @@ class ChunkResults {
 };
 
 // The call of a chunk task in this process: fn applied to each argument tuple in turn, each
-// position's exception kept as that position's outcome.
+// position's exception kept as that position's outcome. A callable that takes a
+// std::stop_token first gets the chunk task's token at every position.
 template <class R, class F, class... A>
 struct ChunkCall {
+  static constexpr bool takes_stop_token = takes_stop_token_v<F&, A&&...>;
   F fn;
   std::vector<std::tuple<A...>> args;
 
-  ChunkResults<R> operator()() && {
+  ChunkResults<R> operator()() && { return run(); }
+  ChunkResults<R> operator()(std::stop_token token) && { return run(token); }
+
+ private:
+  template <class... Token>
+  ChunkResults<R> run(const Token&... token) {
     ChunkResults<R> results;
     results.reserve(args.size());
     for (auto& tuple : args) {
       try {
         if constexpr (std::is_void_v<R>) {
-          std::apply([this](A&... a) { std::invoke(fn, std::move(a)...); }, tuple);
+          std::apply([&](A&... a) { std::invoke(fn, Token(token)..., std::move(a)...); }, tuple);
           results.add_value();
         } else {
-          results.add_value(std::apply([this](A&... a) -> R { return std::invoke(fn, std::move(a)...); }, tuple));
+          results.add_value(
+              std::apply([&](A&... a) -> R { return std::invoke(fn, Token(token)..., std::move(a)...); }, tuple));
         }
       } catch (...) {
         results.add_error(std::current_exception());

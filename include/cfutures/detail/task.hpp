@@ -25,6 +25,7 @@
 #include <exception>
 #include <functional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -62,6 +63,34 @@ struct EncodedCall {
   void (*complete)(StateBase& state, const EncodedCall& call, remote::ReplyReader& reply) = nullptr;
 };
 
+// Whether a call is made with a std::stop_token first: fn(token, args...) is callable and
+// fn(args...) is not (a callable that accepts both forms is called without a token). F and A
+// are the types as invoked (rvalues: `Fn&&`, `A&&...`).
+template <class F, class... A>
+inline constexpr bool takes_stop_token_v =
+    std::is_invocable_v<F, std::stop_token, A...> && !std::is_invocable_v<F, A...>;
+
+// What calling F with A... returns, with the token if it takes one; no `type` if F cannot be
+// called either way (so that the alias fails in an overload's substitution, as invoke_result).
+template <class F, class... A>
+struct CallResult {};
+template <class F, class... A>
+requires std::is_invocable_v<F, A...>
+struct CallResult<F, A...> {
+  using type = std::invoke_result_t<F, A...>;
+};
+template <class F, class... A>
+requires takes_stop_token_v<F, A...>
+struct CallResult<F, A...> {
+  using type = std::invoke_result_t<F, std::stop_token, A...>;
+};
+
+// Whether a task's nullary call type (BoundCall, ChunkCall) is invoked with a token.
+template <class Call>
+inline constexpr bool call_takes_stop_token_v = false;
+template <class Call>
+requires Call::takes_stop_token inline constexpr bool call_takes_stop_token_v<Call> = true;
+
 class TaskNode {
  public:
   TaskNode(const TaskNode&) = delete;
@@ -72,6 +101,16 @@ class TaskNode {
   // How the call was submitted (timeouts, retries).
   const CallOptions& options() const noexcept { return options_; }
   void set_options(const CallOptions& options) noexcept { options_ = options; }
+
+  // Whether the call takes a std::stop_token (and so can be asked to stop while it runs).
+  bool stoppable() const noexcept { return stop_ != nullptr; }
+  // The call's stop source (a copy shares its state); precondition: stoppable().
+  const std::stop_source& stop_source() const noexcept { return *stop_; }
+  // Asks a call that takes a std::stop_token to stop (its token's stop_requested() turns true
+  // and its std::stop_callbacks run, in this thread); nothing for any other call.
+  void request_stop() noexcept {
+    if (stop_ != nullptr) stop_->request_stop();
+  }
 
   // Runs the call unless its future was cancelled or completed meanwhile, and publishes the
   // outcome; `before_publish` runs after the call returned and its callable was destroyed.
@@ -104,7 +143,7 @@ class TaskNode {
   void release() noexcept { state_->release(); }
 
  protected:
-  explicit TaskNode(StateBase& state) noexcept : state_(&state) {}
+  explicit TaskNode(StateBase& state, std::stop_source* stop = nullptr) noexcept : state_(&state), stop_(stop) {}
   ~TaskNode() = default;
 
   // set_running_or_notify_cancel without the throw: false means "do not run" (cancelled, or
@@ -119,15 +158,20 @@ class TaskNode {
 
  private:
   StateBase* state_;
+  std::stop_source* stop_;  // the LocalTask's own, if its call takes a token
   CallOptions options_;
 };
 
-// A call that runs in this process: the state plus the callable that computes it.
+// A call that runs in this process: the state plus the callable that computes it (and, if the
+// call takes a std::stop_token, the stop source whose token it gets: one more allocation).
 template <class R, class Fn>
 class LocalTask final : public State<R>, public TaskNode {
+  static constexpr bool kStoppable = call_takes_stop_token_v<Fn>;
+  struct NoStopSource {};
+
  public:
   template <class G>
-  explicit LocalTask(G&& fn) : TaskNode(static_cast<StateBase&>(*this)) {
+  explicit LocalTask(G&& fn) : TaskNode(static_cast<StateBase&>(*this), stop_source_pointer()) {
     ::new (static_cast<void*>(std::addressof(fn_))) Fn(std::forward<G>(fn));
     alive_ = true;
     this->retain();  // one reference for the returned Future, one for the executor's Task
@@ -141,12 +185,12 @@ class LocalTask final : public State<R>, public TaskNode {
     }
     try {
       if constexpr (std::is_void_v<R>) {
-        std::move(fn_)();
+        invoke();
         drop_callable();
         before_publish();
         if (this->try_claim()) this->emplace_and_publish();
       } else {
-        R result = std::move(fn_)();
+        R result = invoke();
         drop_callable();
         before_publish();
         if (this->try_claim()) this->emplace_and_publish(std::move(result));
@@ -166,10 +210,32 @@ class LocalTask final : public State<R>, public TaskNode {
   }
 
  private:
+  // cancel() of the running call: a call with a token is asked to stop; it still returns false
+  // (the call decides when to return, and its future completes as usual).
+  bool cancel_running() noexcept override {
+    request_stop();
+    return false;
+  }
+  decltype(auto) invoke() {
+    if constexpr (kStoppable) {
+      return std::move(fn_)(stop_.get_token());
+    } else {
+      return std::move(fn_)();
+    }
+  }
+  std::stop_source* stop_source_pointer() noexcept {
+    if constexpr (kStoppable) {
+      return &stop_;
+    } else {
+      return nullptr;
+    }
+  }
+
   union {
     Fn fn_;
   };
   bool alive_ = false;
+  [[no_unique_address]] std::conditional_t<kStoppable, std::stop_source, NoStopSource> stop_;
 };
 
 // A call serialized for another process: the state, the message, and the reply decoder.
@@ -197,12 +263,18 @@ class EncodedTask final : public State<R>, public TaskNode {
 
 // Binds a callable and its arguments (decay-copied, as std::thread does) into a nullary
 // callable invoked with rvalues, so move-only arguments work.
+// A callable that takes a std::stop_token first is called with the task's token.
 template <class F, class... A>
 struct BoundCall {
+  static constexpr bool takes_stop_token = takes_stop_token_v<F&&, A&&...>;
   F fn;
   std::tuple<A...> args;
   decltype(auto) operator()() && {
     return std::apply([this](A&... a) -> decltype(auto) { return std::invoke(std::move(fn), std::move(a)...); }, args);
+  }
+  decltype(auto) operator()(std::stop_token token) && {
+    return std::apply(
+        [&](A&... a) -> decltype(auto) { return std::invoke(std::move(fn), std::move(token), std::move(a)...); }, args);
   }
 };
 

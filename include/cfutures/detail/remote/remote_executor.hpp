@@ -20,7 +20,7 @@ class RemoteExecutor : public Executor {
   // lambda or an empty default-constructible function object, and the arguments and result
   // serializable (anything else is a compile-time error that says so). The arguments are
   // serialized now; the result crosses back by value.
-  template <class F, class... A>
+  template <detail::NotCallOptions F, class... A>
   auto submit(F&& fn, A&&... args) {
     return submit_as<Crossing::kAlways>(nullptr, std::forward<F>(fn), std::forward<A>(args)...);
   }
