@@ -266,7 +266,17 @@ void StateBase::remove_waiter(Waiter* waiter) noexcept {
   waiters.erase(std::remove(waiters.begin(), waiters.end(), waiter), waiters.end());
 }
 
+WaitHelper*& current_wait_helper() noexcept {
+  thread_local WaitHelper* helper = nullptr;
+  return helper;
+}
+
 void StateBase::wait() const noexcept {
+  if (done()) return;
+  if (WaitHelper* helper = current_wait_helper()) {
+    while (!done() && helper->run_one_for(*this)) {
+    }
+  }
   if (spin_until([this] { return done(); })) return;
   std::uint32_t word = word_.load(std::memory_order_acquire);
   while (!is_done_phase(phase_of(word))) {
@@ -281,6 +291,10 @@ void StateBase::wait() const noexcept {
 
 bool StateBase::wait_until(std::chrono::steady_clock::time_point deadline) const noexcept {
   if (done()) return true;
+  if (WaitHelper* helper = current_wait_helper()) {
+    while (!done() && std::chrono::steady_clock::now() < deadline && helper->run_one_for(*this)) {
+    }
+  }
   if (spin_until([this, deadline] { return done() || std::chrono::steady_clock::now() >= deadline; })) {
     return done();
   }

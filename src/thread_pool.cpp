@@ -39,7 +39,7 @@ thread_local const ThreadPoolCore* tl_worker_of = nullptr;
 // (counted in parked_). A submit wakes a parked worker only if nobody spins; a spinner that
 // finds work wakes one more worker only if work remains and nobody else spins. Every
 // counter change and queue check is seq_cst, so a task is never left with all workers asleep.
-class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
+class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore>, public WaitHelper {
  public:
   ThreadPoolCore(std::size_t max_workers, std::string prefix, std::function<void()> initializer)
       : max_workers_(max_workers), prefix_(std::move(prefix)), initializer_(std::move(initializer)) {}
@@ -69,7 +69,9 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
     // pop it and withdraw its own token first, and this submit would then start a thread
     // although a worker was idle when it was called (CPython's test_idle_thread_reuse).
     const bool idle_worker = !saturated_.load(std::memory_order_relaxed) && take_idle_token();
-    queue_.push(TaskAccess::release(task));
+    TaskNode* node = TaskAccess::release(task);
+    node->set_queued_by(this);
+    queue_.push(node);
     notify_new_task(idle_worker);
     if (broken_.load(std::memory_order_seq_cst)) fail_queued();
   }
@@ -236,6 +238,7 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
 
   void worker_main(std::size_t index) {
     tl_worker_of = this;
+    current_wait_helper() = this;
     name_this_thread(index);
     TaskNode* first = nullptr;  // usually the task whose submit started this worker
     if (!initializer_) {
@@ -265,14 +268,32 @@ class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore> {
       if (!saturated_.load(std::memory_order_relaxed)) {
         hook = PublishHook{[](void* s) noexcept { static_cast<WorkerSlot*>(s)->offer_token(); }, &slot};
       }
-      if (task->stoppable() || task->options().timeout) {
-        run_watched(*task, hook);
-      } else {
-        task->run(hook);
-      }
+      run_task(*task, hook);
       task->release();
     }
     on_worker_exit();
+  }
+
+  // A wait inside one of this pool's tasks on a call still queued here runs queued tasks (in
+  // queue order, up to and including that call) instead of blocking, so nested submit-and-wait
+  // cannot deadlock the pool, even with one worker.
+  bool run_one_for(const StateBase& target) noexcept override {
+    if (target.phase() != kPending) return false;  // running elsewhere, or done
+    const auto* node = dynamic_cast<const TaskNode*>(&target);
+    if (node == nullptr || node->queued_by() != this) return false;
+    TaskNode* task = nullptr;
+    if (!queue_.pop(task)) return false;  // another worker took it a moment ago
+    run_task(*task, {});
+    task->release();
+    return true;
+  }
+
+  void run_task(TaskNode& task, PublishHook hook) {
+    if (task.stoppable() || task.options().timeout) {
+      run_watched(task, hook);
+    } else {
+      task.run(hook);
+    }
   }
 
   // Runs a task whose call takes a stop token or has a timeout: while it runs, shutdown with

@@ -52,11 +52,29 @@ bool condition_holds(const std::vector<StateBase*>& states, ReturnWhen return_wh
   return done == states.size();
 }
 
+// Runs queued work of the calling worker's pool while `holds()` is false and one of `states`
+// (those `skip` does not exclude) is still queued there.
+template <class Holds, class Skip>
+void help_while(const std::vector<StateBase*>& states, std::optional<std::chrono::steady_clock::time_point> deadline,
+                Holds&& holds, Skip&& skip) {
+  WaitHelper* helper = current_wait_helper();
+  if (helper == nullptr) return;
+  while (!holds() && !(deadline && std::chrono::steady_clock::now() >= *deadline)) {
+    bool ran = false;
+    for (std::size_t i = 0; i < states.size() && !ran; ++i) {
+      ran = !skip(i) && !states[i]->done() && helper->run_one_for(*states[i]);
+    }
+    if (!ran) return;
+  }
+}
+
 }  // namespace
 
 void wait_for_states(const std::vector<StateBase*>& states, ReturnWhen return_when,
                      std::optional<std::chrono::steady_clock::time_point> deadline) {
-  if (condition_holds(states, return_when)) return;
+  const auto holds = [&] { return condition_holds(states, return_when); };
+  help_while(states, deadline, holds, [](std::size_t) { return false; });
+  if (holds()) return;
   if (deadline && std::chrono::steady_clock::now() >= *deadline) return;
   WaitGroup group(return_when, states.size());
   std::vector<StateBase*> registered;
@@ -142,6 +160,10 @@ std::size_t CompletionQueue::next(std::optional<std::chrono::steady_clock::time_
       throw TimeoutError(std::to_string(unfinished) + " (of " + std::to_string(states_.size()) +
                          ") futures unfinished");
     }
+    // Until something arrives (a state already returned may be freed: only the others count).
+    const auto arrived = [&] { return signal_.load(std::memory_order_acquire) != seen; };
+    help_while(states_, deadline, arrived, [&](std::size_t i) { return returned_[i] != 0; });
+    if (arrived()) continue;
     if (spin_until([&] { return signal_.load(std::memory_order_acquire) != seen; })) continue;
     // Announce the sleep before re-checking the word (futex_wait compares it): an arrival
     // either sees sleeping_ and wakes us, or bumped signal_ before the check.

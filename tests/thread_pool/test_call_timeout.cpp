@@ -71,7 +71,8 @@ TEST(ThreadPoolCallTimeout, ACallWithoutATokenFailsAtTheDeadlineAndRunsOn) {
 
 TEST(ThreadPoolCallTimeout, ACallWithinItsTimeoutKeepsItsResult) {
   cf::ThreadPoolExecutor pool(2);
-  auto f = pool.submit(cf::CallOptions{.timeout = 60s}, [](int x) { return x + 1; }, 1);
+  auto f = pool.submit(
+      cf::CallOptions{.timeout = 60s}, [](int x) { return x + 1; }, 1);
   EXPECT_EQ(f.result(), 2);
 }
 
@@ -149,7 +150,8 @@ TEST(ThreadPoolCallTimeout, WithChunksTheTimeoutFailsEveryPositionOfTheSlowChunk
     if (x == 4) wait_for_stop(token);
     return x;
   };
-  auto results = pool.map(fn, std::vector<int>{0, 1, 2, 3, 4, 5}, cf::MapOptions{.chunksize = 3, .call_timeout = 100ms});
+  auto results =
+      pool.map(fn, std::vector<int>{0, 1, 2, 3, 4, 5}, cf::MapOptions{.chunksize = 3, .call_timeout = 100ms});
   int failed = 0;
   int values = 0;
   int position = 0;

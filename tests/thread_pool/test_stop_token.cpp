@@ -28,7 +28,8 @@ void wait_for_stop(const std::stop_token& token) {
 
 TEST(ThreadPoolStopToken, ACallableThatTakesATokenGetsOne) {
   cf::ThreadPoolExecutor pool(2);
-  auto f = pool.submit([](std::stop_token token, int x) { return token.stop_possible() && !token.stop_requested() ? x : -1; }, 7);
+  auto f = pool.submit(
+      [](std::stop_token token, int x) { return token.stop_possible() && !token.stop_requested() ? x : -1; }, 7);
   EXPECT_EQ(f.result(), 7);
 }
 

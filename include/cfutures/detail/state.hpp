@@ -112,6 +112,23 @@ class Waiter {
   ~Waiter() = default;
 };
 
+// A thread that can run other work instead of blocking: a thread-pool worker runs queued tasks
+// of its own pool. Every blocking wait on states (StateBase::wait and wait_until, cf::wait,
+// as_completed) asks the calling thread's helper first, so nested submit-and-wait inside a
+// pool cannot deadlock it.
+class WaitHelper {
+ public:
+  // If `target` is a call still PENDING in this helper's queue, runs one queued task in the
+  // calling thread and returns true; otherwise returns false (the caller then blocks).
+  virtual bool run_one_for(const StateBase& target) noexcept = 0;
+
+ protected:
+  ~WaitHelper() = default;
+};
+
+// The calling thread's helper: null outside pool workers.
+WaitHelper*& current_wait_helper() noexcept;
+
 class StateBase {
  public:
   StateBase() = default;

@@ -21,6 +21,7 @@
 // are other processes (the process pool, MPI ranks), and knows how a reply completes it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -102,6 +103,10 @@ class TaskNode {
   const CallOptions& options() const noexcept { return options_; }
   void set_options(const CallOptions& options) noexcept { options_ = options; }
 
+  // The executor that queued this task (set by executors whose waits help, see WaitHelper).
+  const void* queued_by() const noexcept { return queued_by_.load(std::memory_order_acquire); }
+  void set_queued_by(const void* executor) noexcept { queued_by_.store(executor, std::memory_order_release); }
+
   // Whether the call takes a std::stop_token (and so can be asked to stop while it runs).
   bool stoppable() const noexcept { return stop_ != nullptr; }
   // The call's stop source (a copy shares its state); precondition: stoppable().
@@ -159,6 +164,7 @@ class TaskNode {
  private:
   StateBase* state_;
   std::stop_source* stop_;  // the LocalTask's own, if its call takes a token
+  std::atomic<const void*> queued_by_{nullptr};
   CallOptions options_;
 };
 
