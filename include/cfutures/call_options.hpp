@@ -44,6 +44,12 @@ namespace detail {
 // submit(options, fn, args...) overload (a forwarding reference would otherwise win over it).
 template <class F>
 concept NotCallOptions = !std::is_same_v<std::remove_cvref_t<F>, CallOptions>;
+
+// Throw std::invalid_argument naming the field of `options` that is out of range. Compiled in
+// the library: inlined into a caller, GCC's -Wmaybe-uninitialized misreads the optionals.
+void check_call_options(const CallOptions& options);
+// As above for a map; returns its buffersize, or 0 when the whole input is submitted at once.
+std::size_t check_map_options(const MapOptions& options);
 }  // namespace detail
 
 }  // namespace concurrent::futures

@@ -181,13 +181,6 @@ enum class Crossing {
 template <class F, class... A>
 using call_result_t = typename CallResult<std::decay_t<F>&&, std::decay_t<A>&&...>::type;
 
-// Throws std::invalid_argument naming the field of `options` that is out of range.
-inline void check_call_options(const CallOptions& options) {
-  if (options.retries < 0) throw std::invalid_argument("CallOptions: retries must be >= 0");
-  if (options.timeout && *options.timeout <= std::chrono::nanoseconds::zero())
-    throw std::invalid_argument("CallOptions: timeout must be > 0");
-}
-
 template <class T>
 inline constexpr bool is_map_options_v = std::is_same_v<std::remove_cvref_t<T>, MapOptions>;
 
@@ -557,11 +550,7 @@ template <detail::Crossing C, class F, class... Ranges>
 auto Executor::map_impl(F&& fn, const MapOptions& options, Ranges&&... ranges) {
   using Fn = std::decay_t<F>;
   using R = typename detail::SubmitResult<C, Fn, detail::element_t<Ranges>...>::type;
-  if (options.chunksize == 0) throw std::invalid_argument("map: chunksize must be >= 1");
-  if (options.call_timeout && *options.call_timeout <= std::chrono::nanoseconds::zero())
-    throw std::invalid_argument("map: call_timeout must be > 0");
-  if (options.buffersize && *options.buffersize == 0)
-    throw std::invalid_argument("map: buffersize must be None or > 0");
+  const std::size_t buffersize = detail::check_map_options(options);
   if constexpr (sizeof...(Ranges) == 0) {  // Python: map(fn) with no iterables yields nothing
     return MapRange<R>(std::make_unique<detail::MapState<R>>(std::nullopt, nullptr));
   }
@@ -570,7 +559,7 @@ auto Executor::map_impl(F&& fn, const MapOptions& options, Ranges&&... ranges) {
 
   auto run = [&]<class Slot>(Slot*) {
     using State = detail::MapState<R, Slot>;
-    if (!options.buffersize) {
+    if (buffersize == 0) {
       auto state = std::make_unique<State>(deadline, nullptr);
       auto its = std::make_tuple(std::begin(ranges)...);
       const auto ends = std::make_tuple(std::end(ranges)...);
@@ -584,7 +573,7 @@ auto Executor::map_impl(F&& fn, const MapOptions& options, Ranges&&... ranges) {
         return input->submit_next(*link, pending);
       };
       auto state = std::make_unique<State>(deadline, std::move(submit_next));
-      for (std::size_t i = 0; i < *options.buffersize; ++i) {
+      for (std::size_t i = 0; i < buffersize; ++i) {
         if (!input->submit_next(*link_, state->pending())) break;
       }
       return MapRange<R>(std::move(state));
