@@ -148,8 +148,12 @@ class TaskNode {
   void release() noexcept { state_->release(); }
 
  protected:
-  explicit TaskNode(StateBase& state, std::stop_source* stop = nullptr) noexcept : state_(&state), stop_(stop) {}
+  explicit TaskNode(StateBase& state) noexcept : state_(&state) {}
   ~TaskNode() = default;
+
+  // Set by a LocalTask whose call takes a token, in its constructor's body: its stop source is
+  // not constructed yet while TaskNode is.
+  void attach_stop_source(std::stop_source& stop) noexcept { stop_ = &stop; }
 
   // set_running_or_notify_cancel without the throw: false means "do not run" (cancelled, or
   // completed by a direct set_result).
@@ -163,7 +167,7 @@ class TaskNode {
 
  private:
   StateBase* state_;
-  std::stop_source* stop_;  // the LocalTask's own, if its call takes a token
+  std::stop_source* stop_ = nullptr;  // the LocalTask's own, if its call takes a token
   std::atomic<const void*> queued_by_{nullptr};
   CallOptions options_;
 };
@@ -177,7 +181,8 @@ class LocalTask final : public State<R>, public TaskNode {
 
  public:
   template <class G>
-  explicit LocalTask(G&& fn) : TaskNode(static_cast<StateBase&>(*this), stop_source_pointer()) {
+  explicit LocalTask(G&& fn) : TaskNode(static_cast<StateBase&>(*this)) {
+    if constexpr (kStoppable) attach_stop_source(stop_);
     ::new (static_cast<void*>(std::addressof(fn_))) Fn(std::forward<G>(fn));
     alive_ = true;
     this->retain();  // one reference for the returned Future, one for the executor's Task
@@ -229,14 +234,6 @@ class LocalTask final : public State<R>, public TaskNode {
       return std::move(fn_)();
     }
   }
-  std::stop_source* stop_source_pointer() noexcept {
-    if constexpr (kStoppable) {
-      return &stop_;
-    } else {
-      return nullptr;
-    }
-  }
-
   union {
     Fn fn_;
   };
