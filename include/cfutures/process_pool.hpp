@@ -30,6 +30,8 @@
 // cf::SerializationError. See docs/process-pool.md.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -106,6 +108,8 @@ class ProcessPoolExecutor : public Executor {
   explicit ProcessPoolExecutor(ProcessPoolOptions options);
   // shutdown(wait=true): waits for every submitted call, then ends the workers (and a fork
   // server of the pool's own). Futures and map ranges from this pool stay valid afterwards.
+  // In a forked child of the process that created the pool, the child's copy is abandoned
+  // instead: it touches none of the parent's workers, threads or channels.
   ~ProcessPoolExecutor() override;
 
   // Executor::submit, checked at compile time: `fn` must be a function pointer, a capture-less
@@ -132,6 +136,11 @@ class ProcessPoolExecutor : public Executor {
     return map_as<detail::Crossing::kAlways>(std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
+  // A pool belongs to the process that created it. In a forked child of that process,
+  // submit(), map(), shutdown(), terminate_workers() and kill_workers() on the parent's pool
+  // throw BrokenProcessPool at once (the parent's pool goes on unharmed): create a new pool
+  // in the child.
+
   // Python 3.14's terminate_workers(): shutdown(wait=false, cancel_futures=true), then SIGTERM
   // to every live worker. Futures of calls that were running fail with BrokenProcessPool.
   // Harmless if no worker has started or the pool is already broken.
@@ -154,8 +163,11 @@ class ProcessPoolExecutor : public Executor {
 
  private:
   void force_shutdown(int signal);
+  // Throws BrokenProcessPool in any process but owner_.
+  void check_owner() const;
 
   std::shared_ptr<detail::remote::RemotePool> core_;
+  pid_t owner_;  // the process that created the pool
 };
 
 }  // namespace concurrent::futures

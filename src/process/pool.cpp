@@ -1,11 +1,14 @@
 // cf::ProcessPoolExecutor: a RemotePool (remote/remote_pool.hpp) over the shared-memory
 // transport (process/shm_transport.hpp), with the process pool's words for its faults.
 #include <signal.h>
+#include <unistd.h>
 
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cfutures/process_pool.hpp"
 #include "pool_support.hpp"
@@ -31,6 +34,15 @@ std::exception_ptr broken_process_pool(const std::string& what) {
 constexpr detail::remote::PoolVocabulary kWords{"process", "child process", "process pool", "cf-process-pool",
                                                 &broken_process_pool};
 
+// Keeps a pool a forked child abandoned: never destroyed in the child (its threads, workers and
+// channels are the parent's), and reachable, so that LeakSanitizer does not count it.
+void abandon(std::shared_ptr<detail::remote::RemotePool> core) {
+  static std::mutex mutex;
+  static auto* abandoned = new std::vector<std::shared_ptr<detail::remote::RemotePool>>;
+  const std::lock_guard lock(mutex);
+  abandoned->push_back(std::move(core));
+}
+
 }  // namespace
 
 ProcessPoolExecutor::ProcessPoolExecutor() : ProcessPoolExecutor(ProcessPoolOptions{}) {}
@@ -38,7 +50,8 @@ ProcessPoolExecutor::ProcessPoolExecutor() : ProcessPoolExecutor(ProcessPoolOpti
 ProcessPoolExecutor::ProcessPoolExecutor(int max_workers)
     : ProcessPoolExecutor(ProcessPoolOptions{.max_workers = max_workers}) {}
 
-ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options) : Executor(Workers::kInOtherProcesses) {
+ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
+    : Executor(Workers::kInOtherProcesses), owner_(getpid()) {
   detail::process::fork_server_entry_linked();  // keeps the fork server's entry in the program
   detail::remote::RemotePoolConfig config;
   config.max_workers = detail::checked_max_workers(options.max_workers, usable_cpu_count());
@@ -67,10 +80,23 @@ ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options) : Executor(
 
 ProcessPoolExecutor::~ProcessPoolExecutor() {
   detach();
+  if (getpid() != owner_) {
+    // Only the thread that forked exists here: the copy's manager thread, workers and fork
+    // server are the parent's, so there is nothing to join, kill or tell.
+    abandon(std::move(core_));
+    return;
+  }
   shutdown(true);
 }
 
+void ProcessPoolExecutor::check_owner() const {
+  if (getpid() == owner_) return;
+  throw BrokenProcessPool("this ProcessPoolExecutor belongs to process " + std::to_string(owner_) +
+                          "; a forked child cannot use it: create a new pool in the child");
+}
+
 void ProcessPoolExecutor::schedule(Task task) {
+  check_owner();
   if (TaskAccess::peek(task)->encoded() == nullptr) {
     task.fail(std::make_exception_ptr(std::logic_error(
         "cf::ProcessPoolExecutor: a task that was not serialized for another process reached schedule()")));
@@ -80,6 +106,7 @@ void ProcessPoolExecutor::schedule(Task task) {
 }
 
 void ProcessPoolExecutor::on_shutdown(bool wait, bool cancel_futures) {
+  check_owner();
   drain_submits();
   core_->shutdown(wait, cancel_futures);
 }
@@ -89,6 +116,7 @@ void ProcessPoolExecutor::terminate_workers() { force_shutdown(SIGTERM); }
 void ProcessPoolExecutor::kill_workers() { force_shutdown(SIGKILL); }
 
 void ProcessPoolExecutor::force_shutdown(int signal) {
+  check_owner();
   shutdown(false, true);
   core_->signal_workers(signal);
 }
