@@ -61,7 +61,7 @@ TEST(ProcessPoolForkedChild, AForkedChildCannotUseItsParentsPoolAndLeavesItWhole
     problems += refusal_problem("kill_workers", parent, [&] { pool->kill_workers(); });
     problems += refusal_problem("terminate_workers", parent, [&] { pool->terminate_workers(); });
     problems += refusal_problem("shutdown", parent, [&] { pool->shutdown(); });
-    pool.reset();  // abandons the child's copy: no join of the parent's threads, no message
+    pool.reset();                    // abandons the child's copy: no join of the parent's threads, no message
     cf::ProcessPoolExecutor own(1);  // what the child should do instead
     if (own.submit(pp::square, 6).result() != 36) problems += "the child's own pool failed\n";
     pooltest::write_text(out, problems.empty() ? "ok" : problems);
