@@ -6,6 +6,8 @@
 //   event                                  what the server does
 //   kSpawn on a channel (+ memfd, eventfd) fork a worker: kSpawned {pid} + pidfd, or kSpawnFailed {errno}
 //   a child exits (SIGCHLD)                reap it; kExited {pid, status} on its pool's channel
+//                                          (SIGCHLD is the default in the server, whatever the
+//                                          program set: ignored, it would reap them unseen)
 //   a channel closes or speaks nonsense    SIGKILL that pool's workers, forget the channel
 //   kConnect on the control socket         a new channel (the early server only)
 //   the control socket, or a pool's own server's one channel, closes
@@ -52,6 +54,7 @@ class ForkServer {
   std::vector<int> channels_;
   std::map<pid_t, int> children_;  // pid -> the channel of the pool it works for (-1: closed)
   struct sigaction old_interrupt_ {};
+  struct sigaction old_child_ {};  // the program's SIGCHLD, for the workers
   sigset_t old_mask_{};
   char program_name_[16] = {};
 };

@@ -14,6 +14,7 @@ namespace concurrent::futures::detail::process {
 // A pool's channel to its fork server.
 struct ForkServerChannel {
   pid_t pid = -1;   // a server of the pool's own, which the pool reaps; -1 for the early server
+  int pidfd = -1;   // its pidfd, or -1
   int socket = -1;  // the pool's end of its channel (close-on-exec, non-blocking)
 };
 
@@ -25,6 +26,11 @@ ForkServerChannel connect_fork_server();
 // the program is single-threaded. Returns, in the forked server, its control socket (for
 // fork_server_main); in the program, -1.
 int fork_early_server() noexcept;
+
+// Waits for a child process (a fork server) to end and reaps it, unless the program reaped it
+// first (its own SIGCHLD handler calling waitpid(-1), or SIGCHLD ignored): through its pidfd, a
+// pid reused since cannot be taken for it. Closes the pidfd.
+void reap_child(pid_t pid, int pidfd) noexcept;
 
 // Asks the server for a worker on `memfd` (both descriptors are duplicated into the worker).
 // Returns false if the server is gone.
