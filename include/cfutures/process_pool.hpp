@@ -162,12 +162,19 @@ class ProcessPoolExecutor : public Executor {
   void on_shutdown(bool wait, bool cancel_futures) override;
 
  private:
+  struct Start;
+
   void force_shutdown(int signal);
   // Throws BrokenProcessPool in any process but owner_.
   void check_owner() const;
+  // Starts the pool (once): at its creation, or for a pool created during static
+  // initialization, at its first use.
+  void start();
+  bool started() const noexcept;
 
-  std::shared_ptr<detail::remote::RemotePool> core_;
-  pid_t owner_;  // the process that created the pool
+  std::unique_ptr<Start> start_;
+  std::shared_ptr<detail::remote::RemotePool> core_;  // set once started
+  pid_t owner_;                                       // the process that created the pool
 };
 
 }  // namespace concurrent::futures

@@ -130,6 +130,7 @@ void ForkServer::become_worker(const int (&fds)[2]) {
   sigaction(SIGCHLD, &old_child_, nullptr);
   sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
   prctl(PR_SET_NAME, program_name_);
+  set_process_role(ProcessRole::kProgram);
   if (control_ >= 0) ::close(control_);
   for (int c : channels_) ::close(c);
   if (sigfd_ >= 0) ::close(sigfd_);

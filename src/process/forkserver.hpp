@@ -66,4 +66,18 @@ class ForkServer {
 // makes the linker keep that object wherever the pool is used.
 bool fork_server_entry_linked() noexcept;
 
+// What this process is, as the fork server's entry (entry.cpp) decided:
+//   kStarting  the entry has not run yet: static initialization of the program's own objects
+//              (where libcfutures is a static library, its entry runs after them). A pool
+//              created now (a namespace-scope or static pool) starts its workers at its first
+//              use instead, once the early fork server exists; a call before the entry ran is
+//              refused.
+//   kProgram   the program: the entry ran and returned. Also a worker (set by the server that
+//              forks it): a task may create a pool.
+//   kServer    a fork server, completing the program's static initialization: a pool created
+//              there (the program's global pools) never starts.
+enum class ProcessRole { kStarting, kProgram, kServer };
+ProcessRole process_role() noexcept;
+void set_process_role(ProcessRole role) noexcept;
+
 }  // namespace concurrent::futures::detail::process

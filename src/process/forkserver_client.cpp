@@ -169,6 +169,8 @@ ForkServerChannel connect_fork_server() {
   return start_fork_server();
 }
 
+void outlive_early_server() noexcept { early_server(); }
+
 int fork_early_server() noexcept {
   const char* wanted = std::getenv(kEarlyServerVariable);
   if (wanted != nullptr && std::strcmp(wanted, "0") == 0) return -1;

@@ -22,6 +22,11 @@ struct ForkServerChannel {
 // the pool's own. Throws std::system_error.
 ForkServerChannel connect_fork_server();
 
+// Makes the program's record of the early fork server now, if it is not made yet: a static
+// object (a namespace-scope pool) that calls this in its constructor is destroyed before the
+// record, whose destructor ends the early server and its workers at the program's exit.
+void outlive_early_server() noexcept;
+
 // Called once during static initialization: forks the early fork server if it is wanted and
 // the program is single-threaded. Returns, in the forked server, its control socket (for
 // fork_server_main); in the program, -1.

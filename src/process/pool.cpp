@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -13,6 +14,7 @@
 #include "cfutures/process_pool.hpp"
 #include "pool_support.hpp"
 #include "process/forkserver.hpp"
+#include "process/forkserver_client.hpp"
 #include "process/inheritance.hpp"
 #include "process/shm_transport.hpp"
 #include "remote/remote_pool.hpp"
@@ -50,33 +52,57 @@ ProcessPoolExecutor::ProcessPoolExecutor() : ProcessPoolExecutor(ProcessPoolOpti
 ProcessPoolExecutor::ProcessPoolExecutor(int max_workers)
     : ProcessPoolExecutor(ProcessPoolOptions{.max_workers = max_workers}) {}
 
-ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
-    : Executor(Workers::kInOtherProcesses), owner_(getpid()) {
-  detail::process::fork_server_entry_linked();  // keeps the fork server's entry in the program
+// What a pool needs to start its workers, kept by a pool created during static initialization
+// until its first use.
+struct ProcessPoolExecutor::Start {
   detail::remote::RemotePoolConfig config;
+  std::size_t max_workers = 0;
+  std::once_flag once;
+  std::atomic<bool> done{false};  // core_ is set
+};
+
+ProcessPoolExecutor::ProcessPoolExecutor(ProcessPoolOptions options)
+    : Executor(Workers::kInOtherProcesses), start_(std::make_unique<Start>()), owner_(getpid()) {
+  detail::process::fork_server_entry_linked();  // keeps the fork server's entry in the program
+  // A global pool is destroyed at the program's exit, and must be before the early server is
+  // (or its workers would die under it): the record of the early server is made first.
+  detail::process::outlive_early_server();
+  detail::remote::RemotePoolConfig& config = start_->config;
   config.max_workers = detail::checked_max_workers(options.max_workers, usable_cpu_count());
   config.max_calls = checked_max_tasks(options.max_tasks_per_child);
   config.words = kWords;
+  start_->max_workers = config.max_workers;
   detail::remote::InitMessage init;
   detail::process::capture_inherited_state(init.inherited);
   init.max_calls = config.max_calls;
   init.initializer = options.initializer.message();
   detail::remote::encode_init(init, config.init);
-
-  std::unique_ptr<detail::remote::Transport> transport;
-  std::string failure;
-  try {
-    transport = std::make_unique<detail::process::ShmTransport>();
-  } catch (const std::exception& e) {
-    failure = e.what();
-  }
-  core_ = std::make_shared<detail::remote::RemotePool>(std::move(config), std::move(transport));
-  if (failure.empty()) {
-    core_->start();
-  } else {
-    core_->fail_to_start(failure);
-  }
+  // During static initialization (a namespace-scope or static pool) the early fork server does
+  // not exist yet, and a fork server completing the program's static initialization creates
+  // the program's global pools too: the workers start at the first use.
+  if (detail::process::process_role() == detail::process::ProcessRole::kProgram) start();
 }
+
+void ProcessPoolExecutor::start() {
+  std::call_once(start_->once, [this] {
+    std::unique_ptr<detail::remote::Transport> transport;
+    std::string failure;
+    try {
+      transport = std::make_unique<detail::process::ShmTransport>();
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    core_ = std::make_shared<detail::remote::RemotePool>(std::move(start_->config), std::move(transport));
+    if (failure.empty()) {
+      core_->start();
+    } else {
+      core_->fail_to_start(failure);
+    }
+    start_->done.store(true, std::memory_order_release);
+  });
+}
+
+bool ProcessPoolExecutor::started() const noexcept { return start_->done.load(std::memory_order_acquire); }
 
 ProcessPoolExecutor::~ProcessPoolExecutor() {
   detach();
@@ -97,6 +123,14 @@ void ProcessPoolExecutor::check_owner() const {
 
 void ProcessPoolExecutor::schedule(Task task) {
   check_owner();
+  if (!started()) {
+    if (detail::process::process_role() != detail::process::ProcessRole::kProgram) {
+      throw BrokenProcessPool(
+          "a ProcessPoolExecutor cannot run calls during the program's static initialization (its fork "
+          "server does not exist yet): submit from main(), or from code main() calls");
+    }
+    start();
+  }
   if (TaskAccess::peek(task)->encoded() == nullptr) {
     task.fail(std::make_exception_ptr(std::logic_error(
         "cf::ProcessPoolExecutor: a task that was not serialized for another process reached schedule()")));
@@ -108,7 +142,7 @@ void ProcessPoolExecutor::schedule(Task task) {
 void ProcessPoolExecutor::on_shutdown(bool wait, bool cancel_futures) {
   check_owner();
   drain_submits();
-  core_->shutdown(wait, cancel_futures);
+  if (started()) core_->shutdown(wait, cancel_futures);  // else nothing was started
 }
 
 void ProcessPoolExecutor::terminate_workers() { force_shutdown(SIGTERM); }
@@ -118,11 +152,11 @@ void ProcessPoolExecutor::kill_workers() { force_shutdown(SIGKILL); }
 void ProcessPoolExecutor::force_shutdown(int signal) {
   check_owner();
   shutdown(false, true);
-  core_->signal_workers(signal);
+  if (started()) core_->signal_workers(signal);
 }
 
-std::size_t ProcessPoolExecutor::worker_count() const noexcept { return core_->worker_count(); }
+std::size_t ProcessPoolExecutor::worker_count() const noexcept { return started() ? core_->worker_count() : 0; }
 
-std::size_t ProcessPoolExecutor::max_workers() const noexcept { return core_->max_workers(); }
+std::size_t ProcessPoolExecutor::max_workers() const noexcept { return start_->max_workers; }
 
 }  // namespace concurrent::futures
