@@ -11,11 +11,19 @@
 // Each call runs in a separate process, so a task that crashes, leaks or keeps global state
 // cannot harm the caller. The workers are copies of the program, forked by a single-threaded
 // helper process (the "fork server"), so a pool created in a program that already runs threads
-// never deadlocks in a child (Python's "forkserver" start method). The server is forked once,
-// during the program's static initialization, and shared by the process's pools; where it
-// cannot be used (see docs/process-pool.md) a pool starts a server of its own by re-executing
-// the program. Either way a server never runs main(), and workers see the program's
-// environment, working directory and limits as they are when the pool is created.
+// never deadlocks in a child (Python's "forkserver" start method). The server (the "early fork
+// server") is forked once, during the program's static initialization, and shared by the
+// process's pools; where it cannot be used (turned off with CFUTURES_EARLY_FORK_SERVER=0, a
+// forked child, a shared libcfutures: see docs/process-pool.md) a pool starts a server of its
+// own by re-executing the program. Either way a server never runs main(), and workers see the
+// program's environment, working directory and limits as they are when the pool is created.
+// With the static libcfutures, the early server is a child of every program that links the
+// process pool, from its start (so waitpid(-1, WNOHANG) finds a live child).
+//
+// A pool may be a namespace-scope or static object: created during static initialization, it
+// starts at its first use (a call during static initialization itself throws
+// BrokenProcessPool). A pool belongs to the process that created it: a forked child gets
+// BrokenProcessPool from the parent's pool and must create its own.
 //
 // The callable crosses by identity (it must be a function pointer, a capture-less lambda or an
 // empty function object); arguments and results cross by value with cereal (see
