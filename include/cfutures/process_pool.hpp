@@ -11,11 +11,19 @@
 // Each call runs in a separate process, so a task that crashes, leaks or keeps global state
 // cannot harm the caller. The workers are copies of the program, forked by a single-threaded
 // helper process (the "fork server"), so a pool created in a program that already runs threads
-// never deadlocks in a child (Python's "forkserver" start method). The server is forked once,
-// during the program's static initialization, and shared by the process's pools; where it
-// cannot be used (see docs/process-pool.md) a pool starts a server of its own by re-executing
-// the program. Either way a server never runs main(), and workers see the program's
-// environment, working directory and limits as they are when the pool is created.
+// never deadlocks in a child (Python's "forkserver" start method). The server (the "early fork
+// server") is forked once, during the program's static initialization, and shared by the
+// process's pools; where it cannot be used (turned off with CFUTURES_EARLY_FORK_SERVER=0, a
+// forked child, a shared libcfutures: see docs/process-pool.md) a pool starts a server of its
+// own by re-executing the program. Either way a server never runs main(), and workers see the
+// program's environment, working directory and limits as they are when the pool is created.
+// With the static libcfutures, the early server is a child of every program that links the
+// process pool, from its start (so waitpid(-1, WNOHANG) finds a live child).
+//
+// A pool may be a namespace-scope or static object: created during static initialization, it
+// starts at its first use (a call during static initialization itself throws
+// BrokenProcessPool). A pool belongs to the process that created it: a forked child gets
+// BrokenProcessPool from the parent's pool and must create its own.
 //
 // The callable crosses by identity (it must be a function pointer, a capture-less lambda or an
 // empty function object); arguments and results cross by value with cereal (see
@@ -29,6 +37,8 @@
 // workers are killed. A value that cannot be (de)serialized fails only its own future with
 // cf::SerializationError. See docs/process-pool.md.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstddef>
 #include <memory>
@@ -106,6 +116,8 @@ class ProcessPoolExecutor : public Executor {
   explicit ProcessPoolExecutor(ProcessPoolOptions options);
   // shutdown(wait=true): waits for every submitted call, then ends the workers (and a fork
   // server of the pool's own). Futures and map ranges from this pool stay valid afterwards.
+  // In a forked child of the process that created the pool, the child's copy is abandoned
+  // instead: it touches none of the parent's workers, threads or channels.
   ~ProcessPoolExecutor() override;
 
   // Executor::submit, checked at compile time: `fn` must be a function pointer, a capture-less
@@ -132,6 +144,11 @@ class ProcessPoolExecutor : public Executor {
     return map_as<detail::Crossing::kAlways>(std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
+  // A pool belongs to the process that created it. In a forked child of that process,
+  // submit(), map(), shutdown(), terminate_workers() and kill_workers() on the parent's pool
+  // throw BrokenProcessPool at once (the parent's pool goes on unharmed): create a new pool
+  // in the child.
+
   // Python 3.14's terminate_workers(): shutdown(wait=false, cancel_futures=true), then SIGTERM
   // to every live worker. Futures of calls that were running fail with BrokenProcessPool.
   // Harmless if no worker has started or the pool is already broken.
@@ -153,9 +170,19 @@ class ProcessPoolExecutor : public Executor {
   void on_shutdown(bool wait, bool cancel_futures) override;
 
  private:
-  void force_shutdown(int signal);
+  struct Start;
 
-  std::shared_ptr<detail::remote::RemotePool> core_;
+  void force_shutdown(int signal);
+  // Throws BrokenProcessPool in any process but owner_.
+  void check_owner() const;
+  // Starts the pool (once): at its creation, or for a pool created during static
+  // initialization, at its first use.
+  void start();
+  bool started() const noexcept;
+
+  std::unique_ptr<Start> start_;
+  std::shared_ptr<detail::remote::RemotePool> core_;  // set once started
+  pid_t owner_;                                       // the process that created the pool
 };
 
 }  // namespace concurrent::futures

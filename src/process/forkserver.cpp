@@ -30,6 +30,13 @@ ForkServer::ForkServer(int control, int channel, ForkFunction fork_function)
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigaction(SIGINT, &ignore, &old_interrupt_);
+  // The server learns of its children's deaths from SIGCHLD and their statuses from waitpid: a
+  // program that ignores SIGCHLD or sets SA_NOCLDWAIT (which a server of the pool's own, spawned
+  // by it, or the early server forked after a static initializer set it, inherits) would have
+  // them reaped unseen, and the pool would wait for their exits forever.
+  struct sigaction child_default {};
+  child_default.sa_handler = SIG_DFL;
+  sigaction(SIGCHLD, &child_default, &old_child_);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -120,8 +127,10 @@ bool ForkServer::spawn(int channel, const Packet& request, const int (&fds)[2]) 
 // but its own two.
 void ForkServer::become_worker(const int (&fds)[2]) {
   sigaction(SIGINT, &old_interrupt_, nullptr);
+  sigaction(SIGCHLD, &old_child_, nullptr);
   sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
   prctl(PR_SET_NAME, program_name_);
+  set_process_role(ProcessRole::kProgram);
   if (control_ >= 0) ::close(control_);
   for (int c : channels_) ::close(c);
   if (sigfd_ >= 0) ::close(sigfd_);

@@ -6,6 +6,8 @@
 //   event                                  what the server does
 //   kSpawn on a channel (+ memfd, eventfd) fork a worker: kSpawned {pid} + pidfd, or kSpawnFailed {errno}
 //   a child exits (SIGCHLD)                reap it; kExited {pid, status} on its pool's channel
+//                                          (SIGCHLD is the default in the server, whatever the
+//                                          program set: ignored, it would reap them unseen)
 //   a channel closes or speaks nonsense    SIGKILL that pool's workers, forget the channel
 //   kConnect on the control socket         a new channel (the early server only)
 //   the control socket, or a pool's own server's one channel, closes
@@ -52,6 +54,7 @@ class ForkServer {
   std::vector<int> channels_;
   std::map<pid_t, int> children_;  // pid -> the channel of the pool it works for (-1: closed)
   struct sigaction old_interrupt_ {};
+  struct sigaction old_child_ {};  // the program's SIGCHLD, for the workers
   sigset_t old_mask_{};
   char program_name_[16] = {};
 };
@@ -62,5 +65,19 @@ class ForkServer {
 // Defined next to the static initializer that starts the server (entry.cpp); calling it
 // makes the linker keep that object wherever the pool is used.
 bool fork_server_entry_linked() noexcept;
+
+// What this process is, as the fork server's entry (entry.cpp) decided:
+//   kStarting  the entry has not run yet: static initialization of the program's own objects
+//              (where libcfutures is a static library, its entry runs after them). A pool
+//              created now (a namespace-scope or static pool) starts its workers at its first
+//              use instead, once the early fork server exists; a call before the entry ran is
+//              refused.
+//   kProgram   the program: the entry ran and returned. Also a worker (set by the server that
+//              forks it): a task may create a pool.
+//   kServer    a fork server, completing the program's static initialization: a pool created
+//              there (the program's global pools) never starts.
+enum class ProcessRole { kStarting, kProgram, kServer };
+ProcessRole process_role() noexcept;
+void set_process_role(ProcessRole role) noexcept;
 
 }  // namespace concurrent::futures::detail::process

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,7 +28,10 @@ extern char** environ;
 namespace concurrent::futures::detail::process {
 namespace {
 
-constexpr int kServerFd = 3;  // where a re-executed server finds its socket
+constexpr int kServerFd = 3;                               // where a re-executed server finds its socket
+constexpr idtype_t kWaitPidfd = static_cast<idtype_t>(3);  // P_PIDFD (Linux 5.4; glibc names it from 2.36)
+
+int pidfd_open(pid_t pid) noexcept { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
 // Starts a fork server of the pool's own. Throws std::system_error.
 ForkServerChannel start_fork_server() {
@@ -88,13 +92,14 @@ ForkServerChannel start_fork_server() {
     throw std::system_error(error, std::generic_category(), "posix_spawn /proc/self/exe");
   }
   fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-  return ForkServerChannel{pid, sv[0]};
+  return ForkServerChannel{.pid = pid, .pidfd = pidfd_open(pid), .socket = sv[0]};
 }
 
 // The early fork server, as seen from the program that started it.
 struct EarlyServer {
   Mutex mutex;
   pid_t pid CF_GUARDED_BY(mutex) = -1;    // -1 once the server is found dead and reaped
+  int pidfd CF_GUARDED_BY(mutex) = -1;    // likewise
   int control CF_GUARDED_BY(mutex) = -1;  // likewise
   pid_t owner CF_GUARDED_BY(mutex) = -1;  // the process that started it (a forked child may not use it)
   bool bypass CF_GUARDED_BY(mutex) = false;
@@ -106,7 +111,7 @@ struct EarlyServer {
     MutexLock lock(mutex);
     if (control < 0 || owner != getpid()) return;
     ::close(std::exchange(control, -1));
-    waitpid(std::exchange(pid, -1), nullptr, 0);
+    reap_child(std::exchange(pid, -1), std::exchange(pidfd, -1));
   }
 };
 EarlyServer& early_server() {
@@ -152,7 +157,7 @@ int connect_early_server() {
   // servers of their own.
   ::close(sv[0]);
   ::close(std::exchange(early.control, -1));
-  waitpid(std::exchange(early.pid, -1), nullptr, 0);
+  reap_child(std::exchange(early.pid, -1), std::exchange(early.pidfd, -1));
   return -1;
 }
 
@@ -160,9 +165,11 @@ int connect_early_server() {
 
 ForkServerChannel connect_fork_server() {
   const int channel = connect_early_server();
-  if (channel >= 0) return ForkServerChannel{-1, channel};
+  if (channel >= 0) return ForkServerChannel{.socket = channel};
   return start_fork_server();
 }
+
+void outlive_early_server() noexcept { early_server(); }
 
 int fork_early_server() noexcept {
   const char* wanted = std::getenv(kEarlyServerVariable);
@@ -193,10 +200,23 @@ int fork_early_server() noexcept {
   EarlyServer& early = early_server();
   MutexLock lock(early.mutex);
   early.pid = pid;
+  early.pidfd = pidfd_open(pid);
   early.control = sv[0];
   early.owner = program;
   early.fingerprint = std::move(fingerprint);
   return -1;
+}
+
+void reap_child(pid_t pid, int pidfd) noexcept {
+  if (pidfd >= 0) {
+    siginfo_t info;
+    while (waitid(kWaitPidfd, static_cast<id_t>(pidfd), &info, WEXITED) < 0 && errno == EINTR) {
+    }
+    ::close(pidfd);
+  } else if (pid > 0) {
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
 }
 
 bool request_spawn(int socket, std::uint32_t slot, int memfd, int doorbell) noexcept {
@@ -230,7 +250,7 @@ namespace testing {
 EarlyForkServer early_fork_server() noexcept {
   EarlyServer& early = early_server();
   MutexLock lock(early.mutex);
-  return {early.pid, early.control};
+  return {early.pid, early.control, early.pidfd};
 }
 
 void bypass_early_fork_server(bool bypass) noexcept {

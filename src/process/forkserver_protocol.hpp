@@ -10,7 +10,8 @@
 //    turn it off; it is not started if another thread already runs at that point.
 //  - A fork server of the pool's own, for a pool in a process without a usable early server
 //    (turned off, already multi-threaded at static initialization, a forked child of the
-//    program that started it, or the early server died): the pool starts it with
+//    program that started it, the early server died, or libcfutures is a shared library, which
+//    forks no early server): the pool starts it with
 //    posix_spawn("/proc/self/exe") and an environment variable naming the inherited socket.
 //
 // Either way the server has completed the program's static initialization and never runs main().
@@ -31,7 +32,7 @@
 //
 //   server kind       started                 ends                       reaped by
 //   early (shared)    static initialization   control socket closed      the program (on death)
-//   the pool's own    the pool's constructor  its one channel closed     the pool
+//   the pool's own    the pool's start        its one channel closed     the pool
 #pragma once
 
 #include <sys/types.h>

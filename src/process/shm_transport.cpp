@@ -167,7 +167,7 @@ void ShmTransport::close() noexcept {
 
 // Waits for a fork server of the pool's own to end (the early server is the program's).
 void ShmTransport::reap_server() noexcept {
-  if (server_.pid > 0) waitpid(std::exchange(server_.pid, -1), nullptr, 0);
+  if (server_.pid > 0) reap_child(std::exchange(server_.pid, -1), std::exchange(server_.pidfd, -1));
 }
 
 // ---- poll ----------------------------------------------------------------------------------

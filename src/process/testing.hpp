@@ -13,11 +13,12 @@ void fail_spawns_after(int spawns) noexcept;
 // Consumes one step of that countdown: true if this spawn is to fail (for the transport).
 bool take_spawn_failure() noexcept;
 
-// The early fork server: its pid and the program's end of its control socket; -1 and -1 if
-// the process has none, or had one that a new pool found dead (it was reaped then).
+// The early fork server: its pid, the program's end of its control socket and its pidfd; -1
+// each if the process has none, or had one that a new pool found dead (it was reaped then).
 struct EarlyForkServer {
   int pid = -1;
   int control = -1;
+  int pidfd = -1;
 };
 EarlyForkServer early_fork_server() noexcept;
 

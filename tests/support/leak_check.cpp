@@ -161,9 +161,11 @@ ResourceCounts count_resources() {
       },
       &own_fd);
   fds.erase(own_fd);  // the descriptor opendir itself held
-  // The program's end of the early fork server's control socket: closed if a test kills the
-  // server (its death is the subject there, not a leak).
-  fds.erase(concurrent::futures::detail::process::testing::early_fork_server().control);
+  // The program's end of the early fork server's control socket and its pidfd: closed if a test
+  // kills the server (its death is the subject there, not a leak).
+  const auto early = concurrent::futures::detail::process::testing::early_fork_server();
+  fds.erase(early.control);
+  fds.erase(early.pidfd);
   drop_tcp_sockets(fds);
   c.fds = fds.size();
   c.fd_targets = std::move(fds);
