@@ -41,6 +41,7 @@ RemotePool::RemotePool(RemotePoolConfig config, std::unique_ptr<Transport> trans
 
 RemotePool::~RemotePool() {
   for (Job* job : pending_) delete job;
+  for (Outcome& outcome : outcomes_) delete outcome.job;
 }
 
 void RemotePool::start() {
@@ -57,7 +58,9 @@ void RemotePool::fail_to_start(const std::string& why) {
 }
 
 void RemotePool::submit(Task task) {
-  auto job = std::make_unique<Job>(TaskAccess::release(task), next_job_.fetch_add(1, std::memory_order_relaxed) + 1);
+  TaskNode* node = TaskAccess::release(task);
+  node->set_queued_by(this);  // a wait on it in a done-callback polls instead (run_one_for)
+  auto job = std::make_unique<Job>(node, next_job_.fetch_add(1, std::memory_order_relaxed) + 1);
   bool wrote = false;
   std::string broken;
   {
@@ -251,11 +254,8 @@ void RemotePool::collect_jobs_locked(std::vector<Job*>& jobs) {
   }
 }
 
-void RemotePool::fail_jobs(std::vector<Job*>& jobs, const std::string& message) const {
-  for (Job* job : jobs) {
-    job->fail(config_.words.broken(message));
-    delete job;
-  }
+void RemotePool::fail_jobs(std::vector<Job*>& jobs, const std::string& message) {
+  for (Job* job : jobs) outcomes_.push_back(Outcome{job, 0, {}, message});
   jobs.clear();
 }
 
@@ -273,12 +273,65 @@ void RemotePool::doom_worker(WorkerId id, const std::string& why) {
 
 void RemotePool::run() {
   pthread_setname_np(pthread_self(), config_.words.thread_name);
+  current_wait_helper() = this;
   for (;;) {
-    transport_->poll(*this, std::nullopt);
-    housekeeping();
+    poll_once(std::nullopt);
+    deliver_all();
     if (finished()) break;
   }
   transport_->close();
+}
+
+void RemotePool::poll_once(std::optional<std::chrono::steady_clock::time_point> deadline) {
+  polling_ = true;
+  transport_->poll(*this, deadline);
+  polling_ = false;
+  housekeeping();
+}
+
+// One at a time from the front, so a callback's wait that delivers more (run_one_for) finds
+// the queue as it should be.
+void RemotePool::deliver_all() {
+  while (!outcomes_.empty()) {
+    Outcome outcome = std::move(outcomes_.front());
+    outcomes_.pop_front();
+    deliver(std::move(outcome));
+  }
+}
+
+void RemotePool::deliver(Outcome outcome) {
+  std::unique_ptr<Job> job(outcome.job);
+  if (!outcome.failure.empty()) {
+    job->fail(config_.words.broken(outcome.failure));
+    return;
+  }
+  try {
+    job->complete(outcome.reply);
+  } catch (const MalformedMessage& e) {
+    doom_worker(outcome.worker, e.what());
+    std::string message;
+    {
+      SpinGuard guard(lock_);
+      message = broken_.future_message;
+    }
+    job->fail(config_.words.broken(message));
+  }
+}
+
+// A wait in this thread (a done-callback's) on a call of this pool that is not done: poll and
+// deliver a little, then let the waiter look again. The short poll keeps a timed wait's
+// deadline within a few milliseconds.
+bool RemotePool::run_one_for(const StateBase& target) noexcept {
+  if (polling_ || target.done()) return false;
+  const auto* node = dynamic_cast<const TaskNode*>(&target);
+  if (node == nullptr || node->queued_by() != this) return false;
+  if (outcomes_.empty()) poll_once(std::chrono::steady_clock::now() + std::chrono::milliseconds(5));
+  if (!outcomes_.empty()) {
+    Outcome outcome = std::move(outcomes_.front());
+    outcomes_.pop_front();
+    deliver(std::move(outcome));
+  }
+  return true;
 }
 
 // Fails the jobs of a broken pool; dispatches for a transport that sends only from here; once
@@ -373,20 +426,7 @@ void RemotePool::on_reply(WorkerId worker, std::uint64_t id, std::string_view pa
     doom_worker(worker, "it replied to a call it was not sent");
     return;
   }
-  try {
-    job->complete(payload);
-  } catch (const MalformedMessage& e) {
-    doom_worker(worker, e.what());
-    std::vector<Job*> jobs{job};
-    std::string message;
-    {
-      SpinGuard guard(lock_);
-      message = broken_.future_message;
-    }
-    fail_jobs(jobs, message);
-    return;
-  }
-  delete job;
+  outcomes_.push_back(Outcome{job, worker, std::string(payload), {}});
 }
 
 void RemotePool::on_corrupt(WorkerId worker, const std::string& why) {

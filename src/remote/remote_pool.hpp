@@ -13,15 +13,23 @@
 //
 // A worker that ends while it is kServing or with calls assigned, or with a non-zero status,
 // breaks the pool: every pending and running future fails with its own Broken... exception.
+//
+// Futures complete on the manager thread, but never inside poll(): what the transport reports
+// only queues outcomes (a reply, or a failure), and the thread delivers them after poll()
+// returns, one at a time. The thread is its own WaitHelper, so a done-callback that waits for
+// another call of this pool (result(), cf::wait, as_completed) keeps polling and delivering in
+// that wait instead of blocking the only thread that could complete it.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -51,7 +59,7 @@ struct RemotePoolConfig {
   PoolVocabulary words;
 };
 
-class RemotePool final : public std::enable_shared_from_this<RemotePool>, private TransportEvents {
+class RemotePool final : public std::enable_shared_from_this<RemotePool>, private TransportEvents, private WaitHelper {
  public:
   RemotePool(RemotePoolConfig config, std::unique_ptr<Transport> transport);
   RemotePool(const RemotePool&) = delete;
@@ -81,6 +89,13 @@ class RemotePool final : public std::enable_shared_from_this<RemotePool>, privat
     std::string future_message;
     std::string submit_message;
   };
+  // How a job ends, queued by what poll() reports and delivered after it returns.
+  struct Outcome {
+    Job* job;
+    WorkerId worker;      // that sent `reply`
+    std::string reply;    // the reply's payload; unused if `failure` is set
+    std::string failure;  // the broken pool's message for the future
+  };
 
   // ---- dispatch (under the lock) ----
   bool dispatch_locked() CF_REQUIRES(lock_);
@@ -98,12 +113,16 @@ class RemotePool final : public std::enable_shared_from_this<RemotePool>, privat
   void set_broken_locked(Breakage breakage) CF_REQUIRES(lock_);
   void break_pool(Breakage breakage);
   void collect_jobs_locked(std::vector<Job*>& jobs) CF_REQUIRES(lock_);
-  void fail_jobs(std::vector<Job*>& jobs, const std::string& message) const;
+  void fail_jobs(std::vector<Job*>& jobs, const std::string& message);
   void doom_worker(WorkerId id, const std::string& why);
 
   // ---- the manager thread ----
   void run();
+  void poll_once(std::optional<std::chrono::steady_clock::time_point> deadline);
   void housekeeping();
+  void deliver_all();
+  void deliver(Outcome outcome);
+  bool run_one_for(const StateBase& target) noexcept override;
   bool finished();
   void join();
   void kick() noexcept;
@@ -130,6 +149,10 @@ class RemotePool final : public std::enable_shared_from_this<RemotePool>, privat
   std::atomic<std::uint64_t> next_job_{0};
   WorkerId next_worker_ CF_GUARDED_BY(lock_) = 0;
   std::atomic<std::size_t> alive_{0};
+
+  // Manager thread only.
+  std::deque<Outcome> outcomes_;
+  bool polling_ = false;  // inside transport_->poll()
 
   std::mutex join_mutex_;
   std::thread thread_;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -86,6 +87,22 @@ TEST(MPIPoolExecutor, ItsFuturesMixWithThreadPoolFuturesInAsCompleted) {
   long sum = 0;
   for (auto&& f : cf::as_completed(fs, std::chrono::seconds(60))) sum += f.result();
   EXPECT_EQ(sum, 25);
+}
+
+// A done-callback runs in the pool's manager thread, which also receives the replies: a wait
+// there on another call of the same pool keeps receiving them, so it returns.
+TEST(MPIPoolExecutor, ADoneCallbackCanWaitForAnotherCallOfThePool) {
+  cf::MPIPoolExecutor pool(1);
+  std::promise<long> seen;
+  pool.submit(square, 2L).add_done_callback([&](cf::Future<long> f) {
+    auto next = pool.submit(square, f.result());
+    std::vector<cf::Future<long>> one{next};
+    cf::wait(one);
+    seen.set_value(next.result());
+  });
+  auto got = seen.get_future();
+  ASSERT_EQ(got.wait_for(std::chrono::seconds(60)), std::future_status::ready);
+  EXPECT_EQ(got.get(), 16);
 }
 
 TEST(MPIPoolExecutor, TheInitializerRunsInEveryRankBeforeItsFirstCall) {

@@ -276,6 +276,48 @@ TEST(ProcessPoolSubmit, SubmitFromADoneCallback) {
   EXPECT_EQ(chained.get_future().get().result(), 16);
 }
 
+// A done-callback runs in the pool's manager thread, which also reads the replies: a wait there
+// on another call of the same pool keeps reading them instead of blocking (result, cf::wait,
+// as_completed), so it returns.
+TEST(ProcessPoolSubmit, DoneCallbackCanWaitForAnotherCallOfThePool) {
+  cf::ProcessPoolExecutor pool(2);
+  std::promise<int> seen;
+  pool.submit(pp::square, 2).add_done_callback([&](cf::Future<int> f) {
+    auto next = pool.submit(pp::square, f.result());
+    auto slow = pool.submit(pp::sleep_ms, 20);
+    std::vector<cf::Future<int>> both{next, slow};
+    cf::wait(both, cf::FIRST_COMPLETED);
+    int sum = 0;
+    for (auto g : cf::as_completed(both)) sum += g.result();
+    seen.set_value(next.result() + sum);
+  });
+  auto got = seen.get_future();
+  ASSERT_EQ(got.wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(got.get(), 16 + 16 + 20);
+}
+
+// The callback of a call that completes while a callback waits runs inside that wait, and may
+// wait in turn; the outer wait returns once the inner callbacks have returned.
+TEST(ProcessPoolSubmit, DoneCallbacksCanWaitInsideEachOther) {
+  cf::ProcessPoolExecutor pool(1);
+  std::promise<int> seen;
+  pool.submit(pp::square, 2).add_done_callback([&](cf::Future<int> f) {
+    auto middle = pool.submit(pp::square, f.result());  // 16
+    std::promise<int> inner_seen;
+    auto inner_result = inner_seen.get_future();
+    middle.add_done_callback([&](cf::Future<int> m) {
+      auto inner = pool.submit(pp::add, m.result(), 1);  // 17
+      inner_seen.set_value(inner.result());
+    });
+    const int m = middle.result();
+    EXPECT_EQ(inner_result.wait_for(0s), std::future_status::ready);  // the inner callback ran
+    seen.set_value(m + inner_result.get());
+  });
+  auto got = seen.get_future();
+  ASSERT_EQ(got.wait_for(60s), std::future_status::ready);
+  EXPECT_EQ(got.get(), 16 + 17);
+}
+
 TEST(ProcessPoolSubmit, FuturesOutliveThePool) {
   cf::Future<int> f;
   {
