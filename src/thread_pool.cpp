@@ -39,7 +39,7 @@ thread_local const ThreadPoolCore* tl_worker_of = nullptr;
 // (counted in parked_). A submit wakes a parked worker only if nobody spins; a spinner that
 // finds work wakes one more worker only if work remains and nobody else spins. Every
 // counter change and queue check is seq_cst, so a task is never left with all workers asleep.
-class ThreadPoolCore : public std::enable_shared_from_this<ThreadPoolCore>, public WaitHelper {
+class ThreadPoolCore final : public std::enable_shared_from_this<ThreadPoolCore>, public WaitHelper {
  public:
   ThreadPoolCore(std::size_t max_workers, std::string prefix, std::function<void()> initializer)
       : max_workers_(max_workers), prefix_(std::move(prefix)), initializer_(std::move(initializer)) {}

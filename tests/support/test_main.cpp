@@ -12,6 +12,8 @@
 //                                   (cf_add_test sets it a little under the CTest timeout)
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -165,8 +167,17 @@ int main(int argc, char** argv) {
   testing::InitGoogleTest(&argc, argv);
   // Start and end one thread before the first test: sanitizer runtimes start a helper thread
   // of their own when the program starts its first thread, which would otherwise be counted
-  // as a leak of whichever test came first.
-  std::thread([] {}).join();
+  // as a leak of whichever test came first. The joined thread's /proc/self/task entry can
+  // outlast the join a moment; the first test's count must not see it (it would read "ended
+  // during the test"), so wait until it is gone (bounded: the check then reports it).
+  pid_t tid = 0;
+  std::thread([&tid] { tid = gettid(); }).join();
+  const std::string entry = "/proc/self/task/" + std::to_string(tid);
+  struct stat info {};
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (::stat(entry.c_str(), &info) == 0 && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   auto& listeners = testing::UnitTest::GetInstance()->listeners();
   if (std::getenv("CFTEST_NO_LEAK_CHECK") == nullptr) listeners.Append(new LeakListener);
   // Appended last, so it is disarmed first at the end of a test (GoogleTest calls OnTestEnd in
